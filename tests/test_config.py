@@ -1,0 +1,85 @@
+import pytest
+
+from looplab import config
+
+
+def test_unknown_scale_lists_the_three(monkeypatch):
+    monkeypatch.setenv("LOOPLAB_SCALE", "huge")
+    with pytest.raises(ValueError) as e:
+        config.get_scale()
+    msg = str(e.value)
+    assert "'huge'" in msg
+    for name in ("smoke", "workshop", "full"):
+        assert name in msg
+
+
+@pytest.mark.parametrize("name", config.SCALE_NAMES)
+def test_each_scale_resolves(monkeypatch, name):
+    monkeypatch.setenv("LOOPLAB_SCALE", name.upper() + " ")  # case and spaces are forgiven
+    assert config.get_scale().name == name
+
+
+def test_default_scale_follows_cuda(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_SCALE", raising=False)
+    monkeypatch.setattr(config, "_cuda_available", lambda: True)
+    assert config.scale_name() == "full"
+    monkeypatch.setattr(config, "_cuda_available", lambda: False)
+    assert config.scale_name() == "workshop"
+
+
+def test_scales_grow_from_smoke_to_full():
+    s, w, f = (config.SCALES[n] for n in config.SCALE_NAMES)
+    for field in ("n_embd", "train_steps", "experiment_steps", "generation_steps", "gaussian_chains"):
+        assert getattr(s, field) <= getattr(w, field) <= getattr(f, field), field
+
+
+def test_scale_is_frozen():
+    with pytest.raises(Exception):
+        config.SCALES["smoke"].n_layer = 99
+
+
+def test_heads_divide_width_in_every_profile():
+    for sc in config.SCALES.values():
+        assert sc.n_embd % sc.n_head == 0, sc.name
+
+
+def test_device_order_and_override(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_DEVICE", raising=False)
+    assert config.device_name() in ("cuda", "mps", "cpu")
+    monkeypatch.setenv("LOOPLAB_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="cuda, mps or cpu"):
+        config.device_name()
+
+
+def test_threads_follow_free_cores(monkeypatch):
+    import torch
+    monkeypatch.setenv("LOOPLAB_THREADS", "1")
+    assert config.set_threads() == 1 and torch.get_num_threads() == 1
+    monkeypatch.setenv("LOOPLAB_THREADS", "0")
+    with pytest.raises(ValueError, match=">= 1"):
+        config.free_cores()
+    monkeypatch.delenv("LOOPLAB_THREADS")
+    assert config.free_cores() >= 1
+
+
+def test_seeding_makes_all_three_generators_repeat():
+    import random
+
+    import numpy as np
+    import torch
+    config.seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    config.seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+    with pytest.raises(ValueError, match="seed"):
+        config.seed_everything(-1)
+
+
+def test_setup_prints_scale_device_seed_versions(capsys, monkeypatch):
+    monkeypatch.setenv("LOOPLAB_SCALE", "smoke")
+    s = config.setup(seed=7)
+    out = capsys.readouterr().out
+    assert s.scale.name == "smoke" and s.seed == 7
+    for word in ("scale", "smoke", "device", "seed", "7", "torch", "transformers", "python"):
+        assert word in out

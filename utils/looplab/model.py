@@ -1,0 +1,147 @@
+"""Tiny GPT-style language models built with transformers from a config (no hub download).
+
+The course model is transformers' GPT-2 architecture (learned positions, pre-LayerNorm blocks,
+GELU MLP, weight-tied output head) at a tiny size, with PyTorch's fused
+``scaled_dot_product_attention`` (SDPA). Because it is a real transformers model it saves and
+loads with ``save_pretrained`` / ``from_pretrained`` like any model on the hub.
+
+    cfg = ModelConfig(n_layer=4, n_head=4, n_embd=128, block_size=64)
+    model = build_model(cfg, seed=0)
+    n_params(model), flops_per_token(cfg)
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+def _check_int(name: str, value, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name}={value!r} is out of range: it must be a whole number {rng}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of a tiny GPT. ``vocab_size=256`` is the byte-level tokenizer."""
+
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    vocab_size: int = 256
+    dropout: float = 0.0
+
+    def __post_init__(self):
+        _check_int("n_layer", self.n_layer, 1, 96)
+        _check_int("n_head", self.n_head, 1, 128)
+        _check_int("n_embd", self.n_embd, 1, 16384)
+        _check_int("block_size", self.block_size, 1, 65536)
+        _check_int("vocab_size", self.vocab_size, 2, 1_000_000)
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"n_head={self.n_head} must divide n_embd={self.n_embd} evenly "
+                f"(accepted n_head for this width: {[h for h in range(1, min(self.n_embd, 128) + 1) if self.n_embd % h == 0]})."
+            )
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout={self.dropout!r} is out of range: it must be in [0, 1).")
+
+    @classmethod
+    def from_scale(cls, scale, **overrides) -> "ModelConfig":
+        """The lesson-02 model of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
+        kw = dict(n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
+                  block_size=scale.block_size)
+        kw.update(overrides)
+        return cls(**kw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def hf_config(cfg: ModelConfig):
+    """The transformers ``GPT2Config`` for ``cfg`` (SDPA attention, tied output head)."""
+    from transformers import GPT2Config
+
+    hc = GPT2Config(
+        vocab_size=cfg.vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
+        activation_function="gelu_new",
+        resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
+        bos_token_id=10, eos_token_id=10, pad_token_id=10,  # byte 10 = newline
+        tie_word_embeddings=True, use_cache=True,
+    )
+    hc._attn_implementation = "sdpa"
+    return hc
+
+
+def build_model(cfg: ModelConfig, seed: int | None = None):
+    """A freshly initialised transformers GPT-2 causal LM of size ``cfg`` (no download).
+
+    With ``seed`` the initial weights depend only on ``seed`` and ``cfg`` (the global torch RNG
+    is left as it was); without, they come from the global RNG.
+    """
+    import torch
+    from transformers import GPT2LMHeadModel
+
+    if not isinstance(cfg, ModelConfig):
+        raise TypeError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
+    hc = hf_config(cfg)
+    if seed is None:
+        return GPT2LMHeadModel(hc)
+    _check_int("seed", seed, 0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GPT2LMHeadModel(hc)
+    return model
+
+
+def model_config_of(model) -> ModelConfig:
+    """Recover the :class:`ModelConfig` of a GPT-2 model built here (or loaded from disk)."""
+    c = model.config
+    return ModelConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
+                       block_size=c.n_positions, vocab_size=c.vocab_size,
+                       dropout=float(c.resid_pdrop))
+
+
+def n_params(model, non_embedding: bool = False) -> int:
+    """Parameter count (tied weights counted once). ``non_embedding`` drops position embeddings."""
+    seen, total = set(), 0
+    for name, p in model.named_parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        if non_embedding and name.endswith("wpe.weight"):
+            continue
+        total += p.numel()
+    return total
+
+
+def matmul_params(cfg: ModelConfig) -> int:
+    """Weights that take part in a matmul for every token: the blocks and the output head."""
+    d = cfg.n_embd
+    per_layer = d * 3 * d + d * d + d * 4 * d + 4 * d * d  # qkv, attn proj, mlp up, mlp down
+    return cfg.n_layer * per_layer + d * cfg.vocab_size
+
+
+def flops_per_token(cfg: ModelConfig, training: bool = True) -> float:
+    """FLOPs per token, the way nanoGPT / PaLM count them: ``6 N + 12 L T d`` for training.
+
+    ``N`` = :func:`matmul_params` (each weight costs a multiply and an add forward, twice that
+    backward); ``12 L T d`` is attention's scores and weighted sum over a full context of ``T``.
+    ``training=False`` gives the forward pass only (a third).
+    """
+    fwd = 2 * matmul_params(cfg) + 4 * cfg.n_layer * cfg.block_size * cfg.n_embd
+    return float(3 * fwd if training else fwd)
+
+
+def save_model(model, path) -> None:
+    """Save weights and config with transformers' ``save_pretrained`` (safetensors)."""
+    model.save_pretrained(str(path))
+
+
+def load_model(path):
+    """Load a model saved by :func:`save_model` (local files only, never the hub)."""
+    from transformers import GPT2LMHeadModel
+
+    model = GPT2LMHeadModel.from_pretrained(str(path), local_files_only=True, attn_implementation="sdpa")
+    model.eval()
+    return model
