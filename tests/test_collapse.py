@@ -1,0 +1,174 @@
+"""Tests for looplab.collapse (Gaussian toy, provenance, chain store, LM chain) and looplab.textmetrics."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from looplab import collapse as C
+from looplab import textmetrics as tm
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaussian toy
+# ---------------------------------------------------------------------------------------------
+
+def test_expected_variance_matches_simulation_replace_mle():
+    m, gens, chains = 20, 10, 4000
+    g = C.gaussian_chains(chains=chains, samples=m, generations=gens, mode="replace", estimator="mle", seed=1)
+    assert g.var.shape == (chains, gens + 1)
+    expected = C.expected_variance(np.arange(gens + 1), m)
+    assert expected[gens] == pytest.approx((19 / 20) ** 10)
+    se = g.var.std(axis=0) / math.sqrt(chains)
+    # every generation within 4 standard errors of the exact expectation
+    assert np.all(np.abs(g.var.mean(axis=0) - expected) <= 4 * se + 1e-12)
+
+
+def test_unbiased_keeps_mean_but_typical_chain_collapses():
+    m, gens = 10, 40
+    g = C.gaussian_chains(chains=4000, samples=m, generations=gens, estimator="unbiased", seed=2)
+    s = g.summary()
+    assert s["var_expected"].iloc[-1] == pytest.approx(1.0)
+    # the median chain follows exp(E log var), far below the mean
+    typical = C.typical_variance(gens, m, estimator="unbiased")
+    assert typical < 0.2
+    assert s["var_median"].iloc[-1] == pytest.approx(typical, rel=0.25)
+    assert s["var_median"].iloc[-1] < 0.5 * s["var_mean"].iloc[-1]
+
+
+def test_accumulate_stays_bounded_while_replace_collapses():
+    kw = dict(chains=500, samples=50, generations=100, seed=3)
+    rep = C.gaussian_chains(mode="replace", **kw).summary()
+    acc = C.gaussian_chains(mode="accumulate", **kw).summary()
+    assert rep["var_median"].iloc[-1] < 0.25
+    assert acc["var_median"].iloc[-1] > 0.8
+    # tails go first: the median chain's tail mass beyond the original +-2 sigma falls faster than its variance
+    assert rep["tail_median"].iloc[-1] / rep["tail_median"].iloc[0] < rep["var_median"].iloc[-1]
+    assert acc["tail_median"].iloc[-1] > 0.03
+
+
+def test_gaussian_is_fast_enough_for_thousands_of_chains():
+    t = time.perf_counter()
+    C.gaussian_chains(chains=2000, samples=100, generations=200)
+    assert time.perf_counter() - t < 10.0   # about 1 s on 2 shared cores
+
+
+def test_tail_probability_and_digamma():
+    assert C.tail_probability(0.0, 1.0)[()] == pytest.approx(math.erfc(2 / math.sqrt(2)))
+    assert C.tail_probability(0.0, 1.0)[()] == pytest.approx(0.0455, abs=1e-4)
+    # a point mass: inside the band -> 0, outside -> 1
+    assert list(C.tail_probability(np.array([0.0, 3.0]), np.array([0.0, 0.0]))) == [0.0, 1.0]
+    euler = 0.5772156649015329
+    assert C.digamma(1.0) == pytest.approx(-euler, abs=1e-10)
+    assert C.digamma(0.5) == pytest.approx(-euler - 2 * math.log(2), abs=1e-10)
+    assert C.digamma(10.0) == pytest.approx(sum(1 / k for k in range(1, 10)) - euler, abs=1e-10)
+
+
+def test_fit_gaussian_estimators():
+    x = np.array([[1.0, 2.0, 3.0, 4.0]])
+    mu, v = C.fit_gaussian(x, "mle")
+    assert mu[0] == 2.5 and v[0] == pytest.approx(1.25)
+    assert C.fit_gaussian(x, "unbiased")[1][0] == pytest.approx(5 / 3)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(mode="refit"), "mode='refit'"),
+    (dict(estimator="median"), "estimator='median'"),
+    (dict(samples=1), "samples=1"),
+    (dict(chains=0), "chains=0"),
+    (dict(sigma0=0.0), "sigma0=0.0"),
+])
+def test_gaussian_bad_input(kwargs, needle):
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(")):
+        C.gaussian_chains(**{"chains": 10, "samples": 10, "generations": 2, **kwargs})
+
+
+# ---------------------------------------------------------------------------------------------
+# text metrics
+# ---------------------------------------------------------------------------------------------
+
+def test_words_and_distinct_n():
+    assert tm.words("And the LORD's word, 42 times!") == ["and", "the", "lord's", "word", "times"]
+    assert tm.distinct_n("a b a b", 1) == 0.5
+    assert tm.distinct_n("a b a b", 2) == pytest.approx(2 / 3)
+    # n-grams never span two texts
+    assert tm.distinct_n(["a b", "a b"], 2) == 0.5
+    assert tm.distinct_n(["a"], 2) == 0.0
+    with pytest.raises(ValueError, match="n=0"):
+        tm.distinct_n("a b", 0)
+
+
+def test_rare_band_survival_tail_mass_entropy():
+    counts = Counter({"the": 50, "lord": 20, "ark": 5, "cubit": 4, "ephod": 3, "shittim": 2, "zuzim": 1})
+    total = sum(counts.values())   # 85
+    band = tm.rare_band(counts, tail_frac=0.12, min_count=2)   # budget 10.2 -> shittim 2 + ephod 3 + cubit 4 = 9
+    assert band.words == frozenset({"shittim", "ephod", "cubit"})
+    assert band.max_count == 4 and band.reference_words == total
+    assert "zuzim" not in band          # below min_count
+    assert tm.rare_word_survival("the ephod of shittim wood", band) == pytest.approx(2 / 3)
+    assert tm.tail_mass("the ephod of shittim wood", band) == pytest.approx(2 / 5)
+    assert tm.unigram_entropy("a b c d") == pytest.approx(2.0)
+    assert tm.unigram_entropy("a a a a") == 0.0
+    rep = tm.text_report(["the ephod", "of shittim wood"], band)
+    assert rep["words"] == 5 and rep["vocab"] == 5 and rep["rare_survival"] == pytest.approx(2 / 3)
+    assert set(f"distinct_{n}" for n in range(1, 5)) <= set(rep)
+
+
+def test_rare_band_bad_input():
+    with pytest.raises(ValueError, match="tail_frac=1.5"):
+        tm.rare_band("a b c", tail_frac=1.5)
+    with pytest.raises(ValueError, match="no words"):
+        tm.rare_band("1 2 3")
+    with pytest.raises(ValueError, match="too small"):
+        tm.rare_band(Counter({"a": 100, "b": 50}), tail_frac=0.01)
+
+
+# ---------------------------------------------------------------------------------------------
+# provenance and the chain store
+# ---------------------------------------------------------------------------------------------
+
+def _docs(gen: int, n: int = 3) -> list[C.Doc]:
+    return [C.Doc(f"text {gen} {i}", "synthetic", gen, f"c/gen{gen}@abc", i, seed=7, temperature=1.0)
+            for i in range(n)]
+
+
+def test_doc_provenance_roundtrip_and_counts():
+    d = _docs(2, 1)[0]
+    assert C.Doc.from_json(json.loads(json.dumps(d.to_json()))) == d
+    assert d.is_synthetic
+    real = C.Doc("in the beginning", "real", -1, "real:kjv", 0)
+    assert C.provenance_counts([real, *_docs(0, 2)]) == {"real": 16, "gen0": 16}
+    with pytest.raises(ValueError, match="origin='model'"):
+        C.Doc("x", "model", 0, "m", 0)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    p = tmp_path / "m.json"
+    C.atomic_write_json(p, {"a": 1})
+    with pytest.raises(TypeError):
+        C.atomic_write_text(p, 12345)          # fails inside the write
+    assert json.loads(p.read_text()) == {"a": 1}
+    assert [f.name for f in tmp_path.iterdir()] == ["m.json"]   # no temp file left behind
+
+
+def test_chain_store_resume_and_config_guard(tmp_path):
+    store = C.ChainStore(tmp_path / "chain")
+    store.open({"mode": "replace", "seed": 0})
+    assert store.finished() == 0
+    store.save_generation(0, _docs(0), {"generation": 0, "val_bpb": 2.5})
+    store.save_generation(1, _docs(1), {"generation": 1, "val_bpb": 2.7})
+    # a generation without metrics is not done (interrupted between the two writes)
+    C.atomic_write_jsonl(store.gen_dir(2) / "docs.jsonl", [d.to_json() for d in _docs(2)])
+    assert store.finished() == 2
+    again = C.ChainStore(tmp_path / "chain")
+    again.open({"mode": "replace", "seed": 0})              # same config: resumes
+    assert again.load_docs(1) == _docs(1)
+    assert again.load_metrics(0)["val_bpb"] == 2.5
+    with pytest.raises(ValueError, match="differs in: seed"):
+        again.open({"mode": "replace", "seed": 1})
+    again.open({"mode": "replace", "seed": 1}, fresh=True)
+    assert again.finished() == 0
