@@ -106,6 +106,10 @@ def test_fit_recovers_known_growth_and_ci_covers():
         f = E.fit_growth(*_synthetic(rng), n_boot=300, seed=int(rng.integers(1 << 30)))
         hits += f.ci_low < 3.0 < f.ci_high
     assert 78 <= hits <= 98, hits
+    lo, hi = fit.band([2018, 2022])
+    assert (lo < fit.predict([2018, 2022])).all() and (fit.predict([2018, 2022]) < hi).all()
+    with pytest.raises(ValueError, match="no bootstrap"):
+        E.fit_growth(dates, cost, n_boot=0).band(2020)
     with pytest.raises(ValueError, match="at least 3 rows"):
         E.fit_growth(dates, cost, start=2030)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SECONDS_PER_HOUR = 3600.0
@@ -222,6 +222,7 @@ class GrowthFit:
     first_year: float
     last_year: float
     n_boot: int
+    boot: tuple = field(default=(), repr=False, compare=False)  # bootstrap (slopes, intercepts)
 
     @property
     def doubling_years(self) -> float:
@@ -232,6 +233,18 @@ class GrowthFit:
         import numpy as np
         out = 10.0 ** (self.slope * np.asarray(year, dtype=float) + self.intercept)
         return float(out) if np.ndim(out) == 0 else out
+
+    def band(self, year, ci: float | None = None):
+        """Pointwise bootstrap interval ``(low, high)`` of the fitted value at ``year``."""
+        import numpy as np
+        if not self.boot:
+            raise ValueError("this fit has no bootstrap (n_boot=0); refit with n_boot > 0.")
+        level = self.ci_level if ci is None else ci
+        slopes, intercepts = self.boot
+        ly = np.outer(slopes, np.atleast_1d(np.asarray(year, dtype=float))) + intercepts[:, None]
+        a = (1 - level) / 2
+        lo, hi = 10.0 ** np.quantile(ly, [a, 1 - a], axis=0)
+        return (lo, hi) if np.ndim(year) else (float(lo[0]), float(hi[0]))
 
     def __str__(self) -> str:
         return (f"{self.factor:.2f}x per year ({self.ci_level:.0%} CI {self.ci_low:.2f}-{self.ci_high:.2f}), "
@@ -275,6 +288,7 @@ def fit_growth(dates, values, *, start=None, end=None, n_boot: int = 2000, ci: f
         raise ValueError(f"n_boot={n_boot!r} must be >= 0.")
     slope, intercept = _ols(x, ly)
     lo = hi = float("nan")
+    boot = ()
     if n_boot:
         rng = np.random.default_rng(seed)
         idx = rng.integers(0, len(x), size=(n_boot, len(x)))
@@ -283,11 +297,12 @@ def fit_growth(dates, values, *, start=None, end=None, n_boot: int = 2000, ci: f
         sxx = ((xb - xm) ** 2).sum(1)
         ok = sxx > 0  # a resample of one date has no slope
         slopes = ((xb - xm) * (yb - ym)).sum(1)[ok] / sxx[ok]
+        boot = (slopes, ym[ok, 0] - slopes * xm[ok, 0])
         a = (1 - ci) / 2
         lo, hi = (10.0 ** np.quantile(slopes, [a, 1 - a])).tolist()
     return GrowthFit(factor=10.0 ** slope, ci_low=lo, ci_high=hi, ci_level=ci, slope=float(slope),
                      intercept=float(intercept), n=int(len(x)), first_year=float(x.min()),
-                     last_year=float(x.max()), n_boot=int(n_boot))
+                     last_year=float(x.max()), n_boot=int(n_boot), boot=boot)
 
 
 def _as_year(v, end: bool = False) -> float:
