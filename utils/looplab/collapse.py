@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -396,3 +397,358 @@ class ChainStore:
         if not p.exists():
             raise FileNotFoundError(f"{p} not found: run the chain with save_models=True to keep weights")
         return torch.load(p, map_location="cpu", weights_only=True)
+
+
+# ============================================================================================
+# 4. The language-model chain
+# ============================================================================================
+
+CHAIN_MODES = ("replace", "accumulate", "mix")
+
+Select = Callable[[list[Doc], int], list[Doc]]
+"""A filter hook: given generation k's synthetic docs and k, return those that may be trained on."""
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """Everything that decides a language-model collapse chain (saved with it, checked on resume).
+
+    ``mode``: ``"replace"`` (generation k+1 trains only on generation k's samples),
+    ``"accumulate"`` (real text + every generation's samples so far) or ``"mix"`` (generation k's
+    samples plus real text, ``real_frac`` of the bytes real). Generation 0 always trains on
+    ``real_docs`` real documents of ``doc_bytes`` bytes each (``None``: as many as one generation
+    samples, so every generation trains on the same amount of text, as in Shumailov et al. 2024;
+    ``0``: the whole real training split).
+    """
+
+    mode: str = "replace"
+    generations: int = 5
+    steps: int = 400                   # training steps per generation
+    docs: int = 512                    # documents sampled per generation
+    doc_bytes: int = 256               # bytes per document
+    real_frac: float = 0.5             # mix mode: share of real bytes in each later training set
+    real_docs: int | None = None
+    temperature: float = 1.0
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int = 0
+    corpus: str = "kjv"
+    corpus_max_bytes: int = 0
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    batch_size: int = 12
+    eval_batches: int = 20             # real val batches per val_bpb (the same batches every generation)
+    tail_frac: float = 0.1             # the rare band: rarest real words making up this share of the text
+
+    def __post_init__(self):
+        _check_choice("mode", self.mode, CHAIN_MODES)
+        for name, lo in (("generations", 1), ("steps", 1), ("docs", 1), ("doc_bytes", 1), ("seed", 0),
+                         ("eval_batches", 1), ("batch_size", 1), ("corpus_max_bytes", 0)):
+            _check_int(name, getattr(self, name), lo)
+        if self.real_docs is not None:
+            _check_int("real_docs", self.real_docs, 0)
+        if not (0.0 < self.real_frac < 1.0):
+            raise ValueError(f"real_frac={self.real_frac!r} must lie strictly between 0 and 1")
+        if not (self.temperature > 0):
+            raise ValueError(f"temperature={self.temperature!r} must be > 0")
+        if self.top_p is not None and not (0.0 < self.top_p <= 1.0):
+            raise ValueError(f"top_p={self.top_p!r} must lie in (0, 1] (or None for no truncation)")
+        if self.top_k is not None:
+            _check_int("top_k", self.top_k, 1)
+
+    @classmethod
+    def from_scale(cls, scale, **overrides) -> "ChainConfig":
+        """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
+        kw = dict(generations=scale.generations, steps=scale.generation_steps, docs=scale.synthetic_docs,
+                  doc_bytes=scale.doc_bytes, corpus_max_bytes=scale.corpus_max_bytes,
+                  n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
+                  block_size=scale.block_size, batch_size=scale.batch_size, eval_batches=scale.eval_batches)
+        kw.update(overrides)
+        return cls(**kw)
+
+    def fingerprint(self) -> dict:
+        """The config as stored with the chain; ``generations`` is left out so a chain can be extended."""
+        d = asdict(self)
+        d.pop("generations")
+        return d
+
+    @property
+    def name(self) -> str:
+        s = f"{self.mode}"
+        if self.mode == "mix":
+            s += f"{self.real_frac:g}"
+        s += f"-T{self.temperature:g}"
+        if self.top_p is not None:
+            s += f"-p{self.top_p:g}"
+        if self.top_k is not None:
+            s += f"-k{self.top_k}"
+        return s + f"-s{self.seed}"
+
+
+def _decode(tokens) -> str:
+    return bytes(int(t) for t in tokens.tolist()).decode("utf-8", errors="replace")
+
+
+def real_docs(text: str, n: int, doc_bytes: int, seed: int, source: str = "real") -> list[Doc]:
+    """``n`` real documents of ``doc_bytes`` characters, each starting at a random line start of ``text``.
+
+    They have the shape of the synthetic documents (the model is prompted with a newline), so a
+    real and a synthetic training set of the same size are comparable.
+    """
+    n = _check_int("n", n, 1)
+    doc_bytes = _check_int("doc_bytes", doc_bytes, 1)
+    if len(text) < doc_bytes + 2:
+        raise ValueError(f"the real text ({len(text)} chars) is shorter than one document ({doc_bytes})")
+    rng = np.random.default_rng(seed)
+    starts = np.array([m.start() + 1 for m in re.finditer("\n", text[:len(text) - doc_bytes - 1])],
+                      dtype=np.int64)
+    if len(starts) == 0:
+        starts = np.arange(len(text) - doc_bytes)
+    pick = rng.choice(starts, size=n, replace=len(starts) < n)
+    return [Doc(text[s:s + doc_bytes], "real", -1, f"real:{source}", i) for i, s in enumerate(pick)]
+
+
+def docs_to_tokens(docs: Sequence[Doc], seed: int = 0):
+    """One training token stream: the documents in a seeded random order, each after a newline."""
+    import torch
+    order = np.random.default_rng(seed).permutation(len(docs))
+    text = "".join("\n" + docs[i].text for i in order)
+    return torch.tensor(list(text.encode("utf-8")), dtype=torch.long)
+
+
+@dataclass
+class ChainResult:
+    """A finished (or resumed) chain: its config, per-generation metrics and documents."""
+
+    config: ChainConfig
+    metrics: list[dict]                   # one dict per generation (see :func:`run_chain`)
+    docs: list[list[Doc]]                 # docs[k]: what generation k's model wrote
+    selected: list[list[int]]             # indices into docs[k] that passed ``select``
+    reference: dict                       # the same metrics for real held-out text of the same size
+    band: tm.RareBand
+    root: Path | None = None
+    wall_s: float = 0.0
+
+    def table(self):
+        """One row per generation: val_bpb on real text and the text metrics of its samples."""
+        import pandas as pd
+        cols = ["val_bpb", "rare_survival", "tail_mass", "vocab", "entropy_bits",
+                "distinct_1", "distinct_2", "distinct_3", "distinct_4", "train_bytes", "selected", "wall_s"]
+        rows = [{c: m.get(c) for c in cols} for m in self.metrics]
+        df = pd.DataFrame(rows, index=pd.Index(range(len(rows)), name="generation"))
+        df.insert(0, "seed", self.config.seed)
+        df.insert(0, "chain", self.config.name)
+        return df
+
+    def samples(self, k: int, n: int = 3) -> list[str]:
+        return [d.text for d in self.docs[k][:n]]
+
+    def load_model(self, k: int):
+        """Generation k's model, from the chain folder (needs ``save_models=True``)."""
+        if self.root is None:
+            raise ValueError("this chain was run without a folder; pass out_dir and save_models=True")
+        from .model import ModelConfig, build_model
+        c = self.config
+        model = build_model(ModelConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
+                                        block_size=c.block_size))
+        model.load_state_dict(ChainStore(self.root).load_state_dict(k))
+        return model.eval()
+
+
+def _train_config(c: ChainConfig, seed: int):
+    from .train import TrainConfig
+    return TrainConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, block_size=c.block_size,
+                       batch_size=c.batch_size, seed=seed)
+
+
+def _load_splits(c: ChainConfig):
+    from .data import load_text, make_splits
+    return make_splits(load_text(c.corpus, max_bytes=c.corpus_max_bytes))
+
+
+def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select: Select | None = None,
+              data=None, save_models: bool = False, fresh: bool = False, progress: bool = True,
+              share_gen0: "ChainResult | None" = None) -> ChainResult:
+    """Run (or resume) a collapse chain; return its per-generation metrics and documents.
+
+    Generation k: build the training set (see :class:`ChainConfig`), train a fresh model for
+    ``config.steps`` steps, measure val_bpb on the REAL held-out split, sample ``config.docs``
+    documents (provenance attached), pass them through ``select`` (``None``: keep all; lesson 05
+    passes a grader here), measure the samples, and save everything under ``out_dir/gen_KKK/``.
+    A finished generation found on disk is loaded, not recomputed.
+
+    ``data``: a :class:`looplab.data.Splits` to use instead of loading ``config.corpus``.
+    ``share_gen0``: a chain with the same model, data, sampling and seed; its generation 0 (which
+    does not depend on the mode) is reused instead of trained again.
+    """
+    from .train import bpb_from_loss, evaluate, train, Budget
+    from .sample import sample_text
+    from tqdm.auto import tqdm
+
+    c = config
+    t_start = time.perf_counter()
+    splits = data if data is not None else _load_splits(c)
+    train_text, val_tokens = _decode(splits.train), splits.val
+    band = tm.rare_band(train_text, tail_frac=c.tail_frac)
+    n_real = c.docs if c.real_docs is None else c.real_docs
+    real_train = ([Doc(train_text, "real", -1, f"real:{c.corpus}", 0)] if n_real == 0 else
+                  real_docs(train_text, n_real, c.doc_bytes, seed=c.seed, source=c.corpus))
+    reference = tm.text_report([d.text for d in real_docs(_decode(val_tokens), c.docs, c.doc_bytes,
+                                                          seed=10_000 + c.seed)], band)
+    fp = c.fingerprint()
+    fp["select"] = None if select is None else getattr(select, "__qualname__", repr(select))
+    store = ChainStore(out_dir) if out_dir is not None else None
+    if store is not None:
+        store.open(fp, fresh=fresh)
+    if share_gen0 is not None:
+        a, b = share_gen0.config.fingerprint(), c.fingerprint()
+        for key in ("mode", "real_frac"):
+            a.pop(key), b.pop(key)
+        if a != b or share_gen0.config.real_docs != c.real_docs:
+            diff = sorted(k for k in a if a[k] != b.get(k))
+            raise ValueError(f"share_gen0: that chain's generation 0 differs from this one's (in: {', '.join(diff)})")
+
+    metrics: list[dict] = []
+    all_docs: list[list[Doc]] = []
+    selected: list[list[int]] = []
+    bar = tqdm(range(c.generations), desc=c.name, disable=not progress, leave=False)
+    for k in bar:
+        if store is not None and store.done(k):                      # resume: load, don't recompute
+            m, docs = store.load_metrics(k), store.load_docs(k)
+            metrics.append(m), all_docs.append(docs), selected.append(m["selected_idx"])
+            continue
+        if k == 0 and share_gen0 is not None:
+            m = dict(share_gen0.metrics[0], shared_from=share_gen0.config.name)
+            docs, keep = share_gen0.docs[0], share_gen0.selected[0]
+            if select is not None:
+                keep = _apply_select(select, docs, 0)
+                m.update(selected=len(keep), selected_idx=keep)
+            metrics.append(m), all_docs.append(docs), selected.append(keep)
+            if store is not None:
+                store.save_generation(0, docs, m)
+            continue
+        t0 = time.perf_counter()
+        # --- 1. the training set -------------------------------------------------------------
+        prev = [all_docs[k - 1][i] for i in selected[k - 1]] if k > 0 else []
+        if k == 0:
+            train_docs = real_train
+        elif c.mode == "replace":
+            train_docs = prev
+        elif c.mode == "accumulate":
+            train_docs = real_train + [all_docs[j][i] for j in range(k) for i in selected[j]]
+        else:  # mix
+            n_mix = max(1, round(len(prev) * c.real_frac / (1 - c.real_frac)))
+            train_docs = real_docs(train_text, n_mix, c.doc_bytes, seed=c.seed * 1000 + k,
+                                   source=c.corpus) + prev
+        tokens = docs_to_tokens(train_docs, seed=c.seed * 1000 + k)
+        if len(tokens) < c.block_size + 2:
+            raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
+                             f"{len(prev)} docs); need more than block_size={c.block_size}")
+        # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
+        res = train(_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
+                    train_tokens=tokens, val_tokens=val_tokens, progress=False)
+        model = res.model.eval()
+        val_loss = evaluate(model, val_tokens, c.batch_size, c.block_size, c.eval_batches, seed=0)
+        t_train = time.perf_counter() - t0
+        # --- 3. sample the next generation's data, with provenance ----------------------------
+        model_id = f"{c.name}/gen{k}@{weights_hash(model)}"
+        sseed = c.seed * 1000 + 500 + k
+        texts = sample_text(model, c.docs, c.doc_bytes, prompt=b"\n", temperature=c.temperature,
+                            top_k=c.top_k, top_p=c.top_p, seed=sseed)
+        docs = [Doc(t, "synthetic", k, model_id, i, seed=sseed, temperature=c.temperature,
+                    top_p=c.top_p, top_k=c.top_k) for i, t in enumerate(texts)]
+        keep = _apply_select(select, docs, k) if select is not None else list(range(len(docs)))
+        t_sample = time.perf_counter() - t0 - t_train
+        # --- 4. metrics, saved as we go -------------------------------------------------------
+        m = {"generation": k, "model_id": model_id, "val_loss": float(val_loss),
+             "val_bpb": float(bpb_from_loss(val_loss)), "train_bytes": int(len(tokens)),
+             "train_provenance": provenance_counts(train_docs), "steps": int(res.steps),
+             "tokens_per_s": float(res.tokens_per_s), "train_s": t_train, "sample_s": t_sample,
+             "selected": len(keep), "selected_idx": keep, "examples": texts[:3]}
+        m.update(tm.text_report(texts, band))
+        m["wall_s"] = time.perf_counter() - t0
+        metrics.append(m), all_docs.append(docs), selected.append(keep)
+        if store is not None:
+            store.save_generation(k, docs, m, model=model if save_models else None)
+        bar.set_postfix(val_bpb=f"{m['val_bpb']:.3f}", rare=f"{m['rare_survival']:.3f}")
+    return ChainResult(c, metrics, all_docs, selected, reference, band,
+                       None if out_dir is None else Path(out_dir), time.perf_counter() - t_start)
+
+
+def _apply_select(select: Select, docs: list[Doc], k: int) -> list[int]:
+    """Run the filter hook and return the indices of the docs it kept (it must return a subset)."""
+    kept = select(list(docs), k)
+    pos = {id(d): i for i, d in enumerate(docs)}
+    idx = []
+    for d in kept:
+        if id(d) not in pos:
+            raise ValueError(f"select returned a document that is not one of generation {k}'s docs; "
+                             "return a sub-list of the docs it was given")
+        idx.append(pos[id(d)])
+    return sorted(set(idx))
+
+
+def chains_table(results: Sequence[ChainResult]):
+    """Every chain's :meth:`ChainResult.table` stacked, with columns ``chain``, ``mode``, ``seed``."""
+    import pandas as pd
+    frames = []
+    for r in results:
+        t = r.table().reset_index()
+        t.insert(1, "mode", r.config.mode)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+def seed_spread(table, metric: str = "val_bpb", by: str = "mode"):
+    """Per ``by`` and generation: mean, min, max and range (max - min) of ``metric`` over seeds."""
+    g = table.groupby([by, "generation"])[metric]
+    out = g.agg(["mean", "min", "max", "count"])
+    out["range"] = out["max"] - out["min"]
+    return out
+
+
+def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc], config: ChainConfig, *,
+                             total_docs: int | None = None, seeds: Sequence[int] = (0,), data=None,
+                             progress: bool = True):
+    """Train one model per (fraction, seed) on a mix of real and synthetic docs; val_bpb on real text.
+
+    Each training set holds ``total_docs`` documents (default ``4 * config.docs``), of which
+    ``round(f * total_docs)`` are synthetic (drawn without replacement from ``synthetic``), the
+    rest real (random line-start windows of the real training split). Fractions down to about 1 in
+    1000 follow Dohmatob et al. 2025 ("Strong Model Collapse", ICLR), who find that even such
+    small synthetic fractions can stop the gains from more data at scale. Returns a DataFrame with
+    one row per run: fraction, seed, synthetic_docs, val_bpb.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+    from .train import bpb_from_loss, evaluate, train, Budget
+
+    c = config
+    total = _check_int("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
+    fr = [float(f) for f in fractions]
+    for f in fr:
+        if not (0.0 <= f <= 1.0):
+            raise ValueError(f"fraction {f!r} must lie in [0, 1]")
+        if round(f * total) > len(synthetic):
+            raise ValueError(f"fraction {f} of {total} docs needs {round(f * total)} synthetic docs, "
+                             f"only {len(synthetic)} given; lower total_docs or sample more")
+    splits = data if data is not None else _load_splits(c)
+    train_text, val_tokens = _decode(splits.train), splits.val
+    rows = []
+    runs = [(f, s) for s in seeds for f in fr]
+    for f, s in tqdm(runs, desc="synthetic fraction", disable=not progress, leave=False):
+        n_syn = round(f * total)
+        rng = np.random.default_rng(20_000 + s)
+        syn = [synthetic[i] for i in rng.choice(len(synthetic), size=n_syn, replace=False)] if n_syn else []
+        real = real_docs(train_text, total - n_syn, c.doc_bytes, seed=30_000 + s, source=c.corpus) \
+            if n_syn < total else []
+        tokens = docs_to_tokens(real + syn, seed=s)
+        t0 = time.perf_counter()
+        res = train(_train_config(c, seed=s), Budget(steps=c.steps), train_tokens=tokens,
+                    val_tokens=val_tokens, progress=False)
+        loss = evaluate(res.model.eval(), val_tokens, c.batch_size, c.block_size, c.eval_batches, seed=0)
+        rows.append({"fraction": f, "seed": s, "synthetic_docs": n_syn, "total_docs": total,
+                     "val_bpb": float(bpb_from_loss(loss)), "wall_s": time.perf_counter() - t0})
+    return pd.DataFrame(rows)
