@@ -220,21 +220,29 @@ class SearchSpace:
         return {k: v for k, v in config.items() if base.get(k) != v}
 
 
+def _around(value: int, factors: Sequence[float], multiple: int) -> tuple:
+    """Sorted distinct multiples of ``multiple`` near ``value * f`` for each factor (value kept)."""
+    vals = {max(multiple, int(round(value * f / multiple)) * multiple) for f in factors}
+    return tuple(sorted(vals | {value}))
+
+
 def default_space(base: Mapping) -> SearchSpace:
     """The course's search space over the lesson-02 training config, around ``base``.
 
-    Bounds are chosen so that the slowest config in the space costs at most about 3x the base
-    config per step on a CPU (a fixed step budget must stay affordable for every proposal).
+    Width, depth and batch bounds are relative to the base config, so the same space works at
+    every scale, and are capped so that the costliest config in the space costs at most about
+    4x the base per step (a fixed step budget must stay affordable for every proposal).
     """
+    w, layers, b = int(base["n_embd"]), int(base["n_layer"]), int(base["batch_size"])
     params = [
         Param("lr", "float", 1e-4, 3e-2, log=True, step=2.0, help="peak learning rate (AdamW)"),
         Param("warmup_steps", "int", 0, 100, step=20, help="linear warm-up steps"),
         Param("weight_decay", "float", 0.0, 0.3, step=0.05, help="AdamW weight decay"),
         Param("dropout", "float", 0.0, 0.3, step=0.1, help="dropout probability"),
-        Param("n_layer", "int", 1, 6, step=1, help="transformer blocks"),
+        Param("n_layer", "int", 1, layers + 1, step=1, help="transformer blocks"),
         Param("n_head", "choice", choices=(1, 2, 4, 8), help="attention heads (must divide n_embd)"),
-        Param("n_embd", "choice", choices=(32, 48, 64, 96, 128, 160, 192), help="model width"),
-        Param("batch_size", "choice", choices=(4, 8, 12, 16, 24), help="sequences per step"),
+        Param("n_embd", "choice", choices=_around(w, (0.5, 0.75, 1.25, 1.5), 8), help="model width"),
+        Param("batch_size", "choice", choices=_around(b, (0.5, 0.75, 1.5), 2), help="sequences per step"),
     ]
     constraints = [(lambda c: c["n_embd"] % c["n_head"] == 0, "n_embd must be divisible by n_head")]
-    return SearchSpace(params, {k: base[k] for k in (p.name for p in params)}, constraints)
+    return SearchSpace(params, {p.name: base[p.name] for p in params}, constraints)

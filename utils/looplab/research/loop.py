@@ -1,0 +1,277 @@
+"""The research loop: propose -> sign off -> run -> keep or discard -> log, under a fixed budget.
+
+:class:`ResearchLoop` ties together a search space, a run function (``run(config, seed) ->
+metrics``, see :mod:`looplab.research.runner`), a ledger, a noise floor and a sign-off policy.
+It is resumable: everything it needs (which experiments are done, the current best config) is
+rebuilt from the ledger, so a loop killed mid-experiment and started again loses nothing and
+runs nothing twice.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Callable, Mapping
+
+from .ledger import Ledger
+from .noise import NoiseFloor, keep, noise_floor
+from .proposers import Proposal, Proposer, check, clean_text
+from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff, proposal_text
+from .spec import SearchSpace
+
+RUN_STATUSES = ("kept", "discarded")
+
+
+class SealedError(RuntimeError):
+    """The sealed test split was already read once."""
+
+
+class ResearchLoop:
+    """One ledger, one baseline noise floor, any number of proposers compared on equal budgets.
+
+    ``run(config, seed)`` trains one config under the fixed budget and returns a dict with at
+    least ``val_bpb`` (plus cost fields, and optionally ``model``, which is kept in memory for the
+    sealed test but never logged). ``k`` sets the keep rule: a change is kept only if it beats
+    the best so far by more than ``k`` noise-floor sigmas.
+    """
+
+    def __init__(self, space: SearchSpace, run: Callable[[Mapping, int], dict], ledger: Ledger | str,
+                 k: float = 2.0, seed: int = 0, signoff=None, max_attempts: int = 3,
+                 budget: str = "a fixed number of training steps", verbose: bool = True):
+        if k < 0:
+            raise ValueError(f"k={k} must be >= 0 (0 keeps any gain, however small)")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts={max_attempts} must be >= 1")
+        self.space, self.run_fn = space, run
+        self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
+        self.k, self.seed, self.max_attempts, self.budget, self.verbose = k, seed, max_attempts, budget, verbose
+        self._signoff = signoff
+        self.models: dict = {}  # proposer -> model of its best kept run (memory only)
+
+    # -- sign-off -----------------------------------------------------------------------------
+    @property
+    def signoff(self):
+        """The policy :meth:`run` uses (chosen, and printed, on first use)."""
+        if self._signoff is None:
+            self._signoff = default_signoff()
+        if self._signoff == "widgets":  # run() blocks, so it cannot wait for clicks
+            self._signoff = AutoApprove("loop.run() cannot wait for button clicks; "
+                                        "use loop.interactive(...) to sign off by hand")
+        return self._signoff
+
+    # -- ledger views -------------------------------------------------------------------------
+    def records(self, proposer: str | None = None) -> list[dict]:
+        recs = self.ledger.records()
+        if proposer is None:
+            return recs
+        return [r for r in recs if r.get("proposer") in (proposer, "baseline")]
+
+    def _next_exp(self) -> int:
+        recs = self.ledger.records()
+        return 1 + max((r.get("exp", 0) for r in recs), default=0)
+
+    @property
+    def noise(self) -> NoiseFloor | None:
+        vals = [r["val_bpb"] for r in self.ledger.where(status="baseline")]
+        return noise_floor(vals) if len(vals) >= 2 else None
+
+    def state(self, proposer: str) -> dict:
+        """Where ``proposer`` stands: finished slots, attempts in the open slot, best config and score."""
+        base = self.ledger.where(status="baseline")
+        if not base:
+            raise RuntimeError("no baseline in the ledger yet: call loop.baseline(replicates) first")
+        best, incumbent = self.noise.mean if self.noise else base[0]["val_bpb"], dict(base[0]["config"])
+        slots, open_attempts = 0, 0
+        for r in self.ledger.where(proposer=proposer):
+            if r["status"] == "kept":
+                best, incumbent = r["val_bpb"], dict(r["config"])
+            if r["status"] in RUN_STATUSES or (r["status"] == "rejected" and r.get("slot_done")):
+                slots, open_attempts = slots + 1, 0
+            elif r["status"] == "rejected":
+                open_attempts += 1
+        return {"slots_done": slots, "open_attempts": open_attempts, "best": best, "incumbent": incumbent}
+
+    # -- the baseline and its noise floor -------------------------------------------------------
+    def baseline(self, replicates: int, progress: bool = True) -> NoiseFloor:
+        """Run the base config with seeds ``seed .. seed+replicates-1`` (skipping those done)."""
+        if replicates < 2:
+            raise ValueError(f"replicates={replicates}: a noise floor needs at least 2 seeds")
+        done = {r["seed"] for r in self.ledger.where(status="baseline")}
+        todo = [self.seed + i for i in range(replicates) if self.seed + i not in done]
+        for s in _progress(todo, progress, "baseline seeds"):
+            t0 = time.time()
+            m = self.run_fn(dict(self.space.base), s)
+            self._log_run({"proposer": "baseline", "status": "baseline", "config": dict(self.space.base),
+                           "changes": {}, "rationale": "baseline replicate", "seed": s,
+                           "signoff": "baseline (no proposal)"}, m, t0)
+        nf = self.noise
+        if self.verbose:
+            print(nf)
+        return nf
+
+    # -- one experiment ------------------------------------------------------------------------
+    def _log_run(self, rec: dict, metrics: dict, t0: float) -> dict:
+        metrics = dict(metrics)
+        model = metrics.pop("model", None)
+        rec = {"exp": self._next_exp(), **rec, **{k: v for k, v in metrics.items() if k != "history"},
+               "t_start": t0, "t_end": time.time()}
+        out = self.ledger.append(rec)
+        out["_model"] = model
+        return out
+
+    def _reject(self, p: Proposal, slot: int, attempt: int, by: str, reason: str | None = None) -> dict:
+        slot_done = attempt + 1 >= self.max_attempts
+        rec = {"exp": self._next_exp(), "proposer": p.proposer, "slot": slot, "attempt": attempt,
+               "status": "rejected", "config": p.config, "changes": p.changes, "rationale": p.rationale,
+               "name": p.name, "reason": reason or p.reason, "signoff": by, "llm": p.llm,
+               "raw_reply": p.raw, "slot_done": slot_done, "t_start": time.time(), "t_end": time.time()}
+        if self.verbose:
+            print(f"exp {rec['exp']:>3} [{p.proposer}] REJECTED ({rec['reason']})"
+                  + ("  -- slot given up" if slot_done else "  -- asking again"))
+        return self.ledger.append(rec)
+
+    def execute(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> dict:
+        """Apply a sign-off decision to a proposal: run it (approve/edit) or log it rejected."""
+        if not p.valid:
+            return self._reject(p, slot, attempt, "validator")
+        if decision.action == "reject":
+            return self._reject(p, slot, attempt, decision.by, decision.note or "rejected at sign-off")
+        st = self.state(p.proposer)
+        if decision.action == "edit":
+            edited = check(self.space, p.proposer, decision.changes, st["incumbent"],
+                           self.records(p.proposer), p.rationale, p.name, llm=p.llm, raw=p.raw)
+            if not edited.valid:
+                return self._reject(edited, slot, attempt, decision.by, f"human edit invalid: {edited.reason}")
+            edited.edited_by_human = True
+            p = edited
+        t0 = time.time()
+        m = self.run_fn(dict(p.config), self.seed)
+        val = m["val_bpb"]
+        kept, why = keep(val, st["best"], self.noise.sigma if self.noise else 0.0, self.k)
+        rec = self._log_run({"proposer": p.proposer, "slot": slot, "attempt": attempt,
+                             "status": "kept" if kept else "discarded", "config": p.config,
+                             "changes": p.changes, "rationale": p.rationale, "name": p.name,
+                             "seed": self.seed, "signoff": decision.by, "edited_by_human": p.edited_by_human,
+                             "best_before": st["best"], "keep_rule": f"k={self.k:g}", "keep_reason": why,
+                             "llm": p.llm}, m, t0)
+        model = rec.pop("_model", None)
+        if kept and model is not None:
+            self.models[p.proposer] = (p.config, model)
+        if self.verbose:
+            ch = clean_text(", ".join(f"{k}={v}" for k, v in p.changes.items()), 48)
+            print(f"exp {rec['exp']:>3} [{p.proposer}] {ch:<48} val_bpb {val:.4f}  "
+                  f"{'KEPT' if kept else 'discarded'} ({why})")
+        return rec
+
+    def propose(self, proposer: Proposer) -> tuple[Proposal, int, int]:
+        st = self.state(proposer.name)
+        slot, attempt = st["slots_done"], st["open_attempts"]
+        try:
+            p = proposer.propose(self.space, self.records(proposer.name), st["incumbent"], slot, self.noise)
+        except Exception as e:  # a proposer bug must not kill a long loop; it is logged instead
+            p = Proposal(proposer.name, {}, None, valid=False, reason=clean_text(f"proposer crashed: {e!r}", 300))
+        return p, slot, attempt
+
+    def run(self, proposer: Proposer, experiments: int, progress: bool = True) -> list[dict]:
+        """Spend ``experiments`` slots on ``proposer`` (resuming from the ledger); return its records.
+
+        Each slot ends with one experiment run, or with ``max_attempts`` rejected proposals.
+        """
+        if self.noise is None:
+            raise RuntimeError("measure the noise floor first: loop.baseline(replicates)")
+        policy = self.signoff
+        done = self.state(proposer.name)["slots_done"]
+        if done and self.verbose:
+            print(f"[{proposer.name}] resuming: {done} of {experiments} experiments already in the ledger")
+        bar = _progress(None, progress, f"{proposer.name}", total=experiments, initial=min(done, experiments))
+        while self.state(proposer.name)["slots_done"] < experiments:
+            p, slot, attempt = self.propose(proposer)
+            decision = policy.decide(p) if p.valid else Decision("reject", by="validator", note=p.reason)
+            rec = self.execute(p, slot, attempt, decision)
+            if bar is not None and (rec["status"] in RUN_STATUSES or rec.get("slot_done")):
+                bar.update(1)
+                bar.set_postfix(best=f"{self.state(proposer.name)['best']:.4f}")
+        if bar is not None:
+            bar.close()
+        return [r for r in self.ledger.records() if r.get("proposer") == proposer.name]
+
+    # -- interactive sign-off ------------------------------------------------------------------
+    def interactive(self, proposer: Proposer, experiments: int):
+        """Show each proposal with Approve / Reject / Edit buttons; run it when a human decides.
+
+        Non-blocking: the cell returns at once and each button click runs one experiment and
+        shows the next proposal. Run later cells when the panel says the budget is spent.
+        """
+        import ipywidgets as w
+        from IPython.display import display
+        out = w.Output()
+        display(out)
+
+        def validate(changes):
+            st = self.state(proposer.name)
+            q = check(self.space, proposer.name, changes, st["incumbent"], self.records(proposer.name))
+            return None if q.valid else q.reason
+
+        def next_panel():
+            with out:
+                if self.state(proposer.name)["slots_done"] >= experiments:
+                    print(f"[{proposer.name}] budget of {experiments} experiments spent.")
+                    return
+                p, slot, attempt = self.propose(proposer)
+                if not p.valid:
+                    self.execute(p, slot, attempt, Decision("reject", by="validator"))
+                    return next_panel()
+                panel = SignOffPanel(p, lambda d: on_decision(p, slot, attempt, d),
+                                     exp=self._next_exp(), validate=validate)
+                panel.show()
+
+        def on_decision(p, slot, attempt, d):
+            with out:
+                self.execute(p, slot, attempt, d)
+            next_panel()
+
+        next_panel()
+        return out
+
+    # -- the sealed test ---------------------------------------------------------------------------
+    def best(self, proposer: str | None = None) -> dict:
+        """The record with the lowest val_bpb among kept runs (and the baseline) of ``proposer``."""
+        recs = [r for r in self.records(proposer) if r.get("status") in ("kept", "baseline")]
+        return min(recs, key=lambda r: r["val_bpb"])
+
+    def final_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None = None,
+                   reason: str = "final chosen config") -> dict:
+        """Evaluate the chosen config ONCE on the sealed test split and log it.
+
+        ``test_fn(config, seed, model_or_None) -> test_bpb``. A second call raises
+        :class:`SealedError`: a test set read twice has become a validation set.
+        """
+        prior = self.ledger.where(status="test")
+        if prior:
+            raise SealedError(f"the sealed test split was already read (exp {prior[0]['exp']}, "
+                              f"test_bpb {prior[0]['test_bpb']:.4f}); reading it again would make it a validation set")
+        b = self.best(proposer)
+        name = b["proposer"]
+        model = self.models.get(name, (None, None))
+        model = model[1] if model[0] == b["config"] else None
+        t0 = time.time()
+        test_bpb = float(test_fn(b["config"], b.get("seed", self.seed), model))
+        rec = self.ledger.append({"exp": self._next_exp(), "proposer": name, "status": "test",
+                                  "config": b["config"], "from_exp": b["exp"], "val_bpb": b["val_bpb"],
+                                  "test_bpb": test_bpb, "reason": reason, "t_start": t0, "t_end": time.time()})
+        if self.verbose:
+            print(f"SEALED TEST (read once): exp {b['exp']} [{name}] val_bpb {b['val_bpb']:.4f} -> "
+                  f"test_bpb {test_bpb:.4f}")
+        return rec
+
+
+def _progress(items, enabled: bool, desc: str, total: int | None = None, initial: int = 0):
+    if items is not None:
+        if not enabled:
+            return items
+        from tqdm.auto import tqdm
+        return tqdm(items, desc=desc, leave=False)
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, desc=desc, leave=True)

@@ -1,0 +1,271 @@
+"""Proposers: random search, Optuna's TPE and an LLM, behind one interface.
+
+``proposer.propose(space, history, incumbent, slot, noise) -> Proposal``. ``history`` is the
+ledger so far (records of this proposer and the baseline), ``incumbent`` the best config kept so
+far, ``slot`` the experiment number. Every proposer is *stateless* given the history -- it rebuilds
+what it needs from the ledger -- so a loop resumed from its ledger proposes exactly as it would
+have without the interruption.
+
+Whatever a proposer returns goes through :meth:`SearchSpace.validate`; an invalid proposal is
+returned with ``valid=False`` and the reason, and the loop logs it as rejected without running it.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .llm import Backend, LLMError, LLMRequest
+from .noise import NoiseFloor
+from .spec import ProposalError, SearchSpace
+
+MAX_RATIONALE = 200
+MAX_RAW = 2000
+
+
+@dataclass
+class Proposal:
+    """One proposed experiment: the requested changes, the checked config (None if rejected)."""
+
+    proposer: str
+    changes: Any
+    config: dict | None
+    rationale: str = ""
+    valid: bool = True
+    reason: str = ""
+    name: str = ""
+    llm: dict | None = None
+    raw: str | None = None
+    edited_by_human: bool = False
+
+    def summary(self) -> str:
+        ch = ", ".join(f"{k}={v}" for k, v in self.changes.items()) if isinstance(self.changes, dict) else repr(self.changes)
+        status = "" if self.valid else f"  [REJECTED: {self.reason}]"
+        return f"[{self.proposer}] {ch or '(no change)'} -- {self.rationale}{status}"
+
+
+def clean_text(text: Any, limit: int = MAX_RATIONALE) -> str:
+    """Untrusted text made inert for display and storage: one line, printable, capped."""
+    s = str(text) if text is not None else ""
+    s = "".join(ch if ch.isprintable() else " " for ch in s)
+    s = re.sub(r"\s+", " ", s).strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def clean_name(text: Any) -> str:
+    """A run name: letters, digits, ``-_.`` and spaces only, at most 40 characters."""
+    return re.sub(r"[^A-Za-z0-9 _.\-]", "", str(text or ""))[:40].strip()
+
+
+def tried_configs(history: list[dict]) -> list[dict]:
+    """Configs already run (baseline, kept or discarded), in ledger order."""
+    return [r["config"] for r in history if r.get("status") in ("baseline", "kept", "discarded") and r.get("config")]
+
+
+def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, history: list[dict],
+          rationale: Any = "", name: Any = "", **extra) -> Proposal:
+    """Validate ``changes`` against the space (relative to ``incumbent``) into a :class:`Proposal`."""
+    rationale, name = clean_text(rationale), clean_name(name)
+    try:
+        config = space.validate(changes, incumbent)
+        if config == dict(incumbent):
+            raise ProposalError("no change: the proposal equals the current best config")
+        for i, done in enumerate(tried_configs(history)):
+            if config == done:
+                raise ProposalError("already run: this exact config is in the ledger")
+    except ProposalError as e:
+        return Proposal(proposer, changes if isinstance(changes, dict) else {"_raw": clean_text(changes, 80)},
+                        None, rationale, valid=False, reason=clean_text(e, 300), name=name, **extra)
+    return Proposal(proposer, space.diff(config, incumbent), config, rationale, name=name, **extra)
+
+
+class Proposer:
+    """Base class. Subclasses implement :meth:`propose`."""
+
+    name = "proposer"
+
+    def propose(self, space: SearchSpace, history: list[dict], incumbent: Mapping, slot: int,
+                noise: NoiseFloor | None = None) -> Proposal:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class RandomProposer(Proposer):
+    """Random search: a fresh uniform (log-uniform) config each time, seeded by (seed, slot)."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def propose(self, space, history, incumbent, slot, noise=None):
+        rng = random.Random(self.seed * 1_000_003 + slot)
+        for _ in range(50):
+            cfg = space.sample(rng)
+            p = check(space, self.name, space.diff(cfg, incumbent), incumbent, history, "random draw")
+            if p.valid:
+                return p
+        return p
+
+
+class TPEProposer(Proposer):
+    """Optuna's Tree-structured Parzen Estimator, rebuilt from the ledger at every call.
+
+    Every finished run of this proposer (and the baseline) is added to a fresh study as a
+    completed trial, then the study is asked for the next config.
+    """
+
+    name = "tpe"
+
+    def __init__(self, seed: int = 0, n_startup_trials: int = 3):
+        self.seed, self.n_startup_trials = seed, n_startup_trials
+
+    @staticmethod
+    def _distribution(p):
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+        if p.kind == "choice":
+            return CategoricalDistribution(list(p.choices))
+        if p.kind == "int":
+            return IntDistribution(int(p.low), int(p.high), log=p.log)
+        return FloatDistribution(p.low, p.high, log=p.log)
+
+    def propose(self, space, history, incumbent, slot, noise=None):
+        import optuna
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.seed * 1_000_003 + slot,
+                                             n_startup_trials=self.n_startup_trials)
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        dists = {p.name: self._distribution(p) for p in space.params}
+        for r in history:
+            if r.get("status") in ("baseline", "kept", "discarded") and r.get("val_bpb") is not None:
+                study.add_trial(optuna.trial.create_trial(
+                    params={k: r["config"][k] for k in dists}, distributions=dists, value=r["val_bpb"]))
+        p = None
+        for _ in range(20):
+            trial = study.ask(dists)
+            cfg = {k: _round3(v, space[k]) for k, v in trial.params.items()}
+            p = check(space, self.name, space.diff(cfg, incumbent), incumbent, history,
+                      f"TPE suggestion after {len(study.trials) - 1} finished trials")
+            if p.valid:
+                return p
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return p
+
+
+def _round3(value, param):
+    """Floats to 3 significant figures (readable ledgers), kept inside the bounds."""
+    if param.kind != "float":
+        return value
+    return min(max(float(f"{value:.3g}"), param.low), param.high)
+
+
+SYSTEM_PROMPT = (
+    "You are a careful ML research assistant. You tune a tiny byte-level language model by "
+    "proposing ONE experiment at a time. You never write code. Reply with a single JSON object "
+    "and nothing else."
+)
+
+
+def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) -> str:
+    """The ledger so far as a compact text table for a prompt.
+
+    Only numbers and field names the loop itself wrote go in: never a previous rationale or name,
+    so text injected into one reply cannot ride along into the next prompt.
+    """
+    rows = [r for r in history if r.get("status") in ("baseline", "kept", "discarded", "rejected")]
+    lines = ["exp | change vs baseline | val_bpb | decision"]
+    for r in rows[-max_rows:]:
+        if r.get("status") == "rejected":
+            ch, bpb = "(invalid proposal)", "-"
+        else:
+            diff = space.diff(r["config"])
+            ch = ", ".join(f"{k}={v}" for k, v in diff.items()) or "(baseline)"
+            bpb = f"{r['val_bpb']:.4f}"
+        lines.append(f"{r.get('exp', '?')} | {ch} | {bpb} | {r.get('status')}")
+    return "\n".join(lines)
+
+
+def build_prompt(space: SearchSpace, history: list[dict], incumbent: Mapping,
+                 noise: NoiseFloor | None, budget: str = "a fixed number of training steps",
+                 k: float = 2.0, max_rows: int = 12) -> str:
+    """The user prompt: task, search space, the current best config, the ledger, the format."""
+    floor = (f"Seed-to-seed noise: sigma = {noise.sigma:.4f} bpb; a change only counts if it beats "
+             f"the best by more than {k:g} sigma.\n") if noise else ""
+    return (
+        f"Task: lower the validation bits per byte (val_bpb, lower is better) of a tiny GPT trained "
+        f"for {budget}.\n{floor}"
+        f"Search space (stay inside these bounds):\n{space.describe()}\n"
+        f"Current best config: {json.dumps(dict(incumbent))}\n"
+        f"Experiments so far:\n{ledger_table(history, space, max_rows)}\n"
+        'Propose one new experiment as JSON: {"params": {"<field>": <value>}, "rationale": "<one line>"}. '
+        "Change one or two fields of the current best config."
+    )
+
+
+def parse_reply(text: str) -> tuple[dict, str, str]:
+    """Pull ``(changes, rationale, name)`` out of an LLM reply; raise :class:`ProposalError`.
+
+    Takes the JSON object that starts at the first ``{`` (code fences and chatter around it are
+    ignored; a truncated object is rejected, never salvaged from its inner parts),
+    shaped either ``{"params": {...}, "rationale": "..."}`` or flat ``{"lr": ..., "rationale": ...}``.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ProposalError("empty reply")
+    start = text.find("{")
+    if start < 0:
+        raise ProposalError("no JSON object found in the reply")
+    try:  # the first '{' must open a complete object: a truncated reply is rejected, not salvaged
+        obj, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError as e:
+        raise ProposalError(f"malformed or truncated JSON ({e.msg} at character {e.pos})") from None
+    if isinstance(obj, dict):
+        rationale, name = obj.get("rationale", ""), obj.get("name", "")
+        if "params" in obj:
+            changes = obj["params"]
+            if not isinstance(changes, dict):
+                raise ProposalError(f'"params" must be a JSON object, got {type(changes).__name__}')
+        else:
+            changes = {k: v for k, v in obj.items() if k not in ("rationale", "name")}
+        return changes, rationale, name
+    raise ProposalError("no JSON object found in the reply (malformed or truncated)")
+
+
+class LLMProposer(Proposer):
+    """Asks an LLM backend for one proposal per experiment, with a one-line rationale.
+
+    For a ``constrained`` backend (the offline SmolLM2) the request carries the closed set of
+    one-step moves from the current best config that have not been run yet, so its proposals
+    are valid by construction; other backends write free JSON that is parsed and checked.
+    """
+
+    def __init__(self, backend: Backend, k: float = 2.0, budget: str = "a fixed number of training steps",
+                 max_rows: int = 12, max_tokens: int = 200, name: str = "llm"):
+        self.backend, self.k, self.budget = backend, k, budget
+        self.max_rows, self.max_tokens, self.name = max_rows, max_tokens, name
+
+    def request(self, space, history, incumbent, noise=None) -> LLMRequest:
+        user = build_prompt(space, history, incumbent, noise, self.budget, self.k, self.max_rows)
+        choices = None
+        if self.backend.constrained:
+            done = tried_configs(history)
+            choices = [json.dumps(m) for m in space.moves(incumbent)
+                       if space.validate(m, incumbent) not in done]
+        return LLMRequest(system=SYSTEM_PROMPT, user=user, max_tokens=self.max_tokens, choices=choices or None)
+
+    def propose(self, space, history, incumbent, slot, noise=None):
+        req = self.request(space, history, incumbent, noise)
+        try:
+            reply = self.backend.complete(req)
+        except LLMError as e:
+            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(f"LLM error: {e}", 300))
+        llm = {"backend": reply.backend, "model": reply.model, "prompt_tokens": reply.prompt_tokens,
+               "completion_tokens": reply.completion_tokens, "cost_usd": reply.cost_usd,
+               "wall_s": round(reply.wall_s, 3), "flops": reply.meta.get("flops"),
+               "mode": reply.meta.get("mode")}
+        raw = reply.text[:MAX_RAW]
+        try:
+            changes, rationale, name = parse_reply(reply.text)
+        except ProposalError as e:
+            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(e, 300), llm=llm, raw=raw)
+        return check(space, self.name, changes, incumbent, history, rationale, name, llm=llm, raw=raw)
