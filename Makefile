@@ -32,8 +32,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --port=$(PORT) lessons/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS) lessons/00_start_here.ipynb
 
 unit: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest tests
