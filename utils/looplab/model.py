@@ -64,9 +64,9 @@ def hf_config(cfg: ModelConfig):
     hc = GPT2Config(
         vocab_size=cfg.vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd,
         n_layer=cfg.n_layer, n_head=cfg.n_head, n_inner=4 * cfg.n_embd,
-        activation_function="gelu_new",
+        activation_function="gelu",
         resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-        bos_token_id=10, eos_token_id=10, pad_token_id=10,  # byte 10 = newline
+        bos_token_id=None, eos_token_id=None, pad_token_id=None,
         tie_word_embeddings=True, use_cache=True,
     )
     hc._attn_implementation = "sdpa"

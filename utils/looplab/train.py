@@ -1,0 +1,375 @@
+"""Budgeted training of a tiny GPT, evaluation in bits per byte, throughput, FLOPs, MFU and cost.
+
+    cfg = TrainConfig.from_scale(S.scale, lr=2e-3)
+    res = train(cfg, Budget(steps=300))           # or Budget(seconds=60), autoresearch-style
+    res.val_bpb, res.tokens_per_s, res.mfu, res.cost_usd
+
+One training step (:func:`train_step`) is the textbook loop: forward, cross-entropy on the next
+byte, backward, clip the gradient norm, AdamW step. The learning rate warms up linearly, then
+decays (cosine or linear) to ``min_lr_ratio * lr`` as the budget is used up (:func:`lr_at`).
+With a step budget, the same seed and config give the same numbers on CPU; a seconds budget
+stops wherever the clock says, so its step count depends on the machine's speed that minute.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .model import ModelConfig, build_model, flops_per_token, n_params
+
+SCHEDULES = ("cosine", "linear", "constant")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Model sizes and optimisation settings of one run (everything but the budget and data)."""
+
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    vocab_size: int = 256
+    dropout: float = 0.0
+    batch_size: int = 12
+    lr: float = 2e-3
+    warmup_frac: float = 0.05     # share of the budget spent warming up linearly from 0
+    schedule: str = "cosine"      # cosine | linear | constant decay after warm-up
+    min_lr_ratio: float = 0.1     # final lr = min_lr_ratio * lr
+    weight_decay: float = 0.1     # AdamW, on matrices only (not biases, norms)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0        # max global gradient norm (0 = no clipping)
+    eval_batches: int = 20        # batches averaged for val loss
+    eval_every: int = 0           # steps between val evaluations during training (0 = end only)
+    seed: int = 0
+
+    def __post_init__(self):
+        self.model_config()  # validates the sizes
+        checks = [
+            ("batch_size", self.batch_size, 1, 1 << 16, int), ("eval_batches", self.eval_batches, 1, 10_000, int),
+            ("eval_every", self.eval_every, 0, 10**9, int), ("seed", self.seed, 0, 2**63 - 1, int),
+        ]
+        for name, v, lo, hi, _ in checks:
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(f"{name}={v!r} is out of range: it must be a whole number in {lo}..{hi}.")
+        for name, v, lo, hi in [("lr", self.lr, 0.0, 1.0), ("warmup_frac", self.warmup_frac, 0.0, 0.99),
+                                ("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0),
+                                ("weight_decay", self.weight_decay, 0.0, 10.0),
+                                ("beta1", self.beta1, 0.0, 0.9999), ("beta2", self.beta2, 0.0, 0.99999),
+                                ("grad_clip", self.grad_clip, 0.0, 1e6)]:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (name == "lr" and v == 0):
+                rng = f"(0, {hi}]" if name == "lr" else f"[{lo}, {hi}]"
+                raise ValueError(f"{name}={v!r} is out of range: it must be a number in {rng}.")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r} is not a schedule; choose one of {SCHEDULES}.")
+
+    @classmethod
+    def from_scale(cls, scale, **overrides) -> "TrainConfig":
+        """The lesson-02 run of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
+        kw = dict(n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
+                  block_size=scale.block_size, batch_size=scale.batch_size, eval_batches=scale.eval_batches)
+        names = {f.name for f in fields(cls)}
+        bad = set(overrides) - names
+        if bad:
+            raise ValueError(f"unknown TrainConfig field(s) {sorted(bad)}; the fields are {sorted(names)}.")
+        kw.update(overrides)
+        return cls(**kw)
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
+                           block_size=self.block_size, vocab_size=self.vocab_size, dropout=self.dropout)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run may train: ``steps`` optimizer steps and/or ``seconds`` of training time.
+
+    With both, whichever runs out first ends the run. Evaluation is not charged to the budget.
+    """
+
+    steps: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self):
+        if self.steps is None and self.seconds is None:
+            raise ValueError("Budget needs steps=N (>= 1) or seconds=S (> 0), or both.")
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
+            raise ValueError(f"Budget steps={self.steps!r} must be a whole number >= 1.")
+        if self.seconds is not None and (isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float))
+                                         or not self.seconds > 0 or math.isinf(self.seconds)):
+            raise ValueError(f"Budget seconds={self.seconds!r} must be a finite number > 0.")
+
+    def progress(self, step: int, elapsed: float) -> float:
+        """Fraction of the budget used, in [0, 1] (the larger of the step and the time fraction)."""
+        p = 0.0
+        if self.steps is not None:
+            p = max(p, step / self.steps)
+        if self.seconds is not None:
+            p = max(p, elapsed / self.seconds)
+        return min(1.0, p)
+
+
+def lr_at(progress: float, lr: float, warmup_frac: float = 0.05, schedule: str = "cosine",
+          min_lr_ratio: float = 0.1) -> float:
+    """The learning rate when ``progress`` (0..1) of the budget is used.
+
+    Linear warm-up from 0 to ``lr`` over the first ``warmup_frac``; then ``schedule`` decays to
+    ``min_lr_ratio * lr`` at progress 1 (cosine: half a cosine wave; linear: a straight line).
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule={schedule!r} is not a schedule; choose one of {SCHEDULES}.")
+    progress = min(max(float(progress), 0.0), 1.0)
+    if warmup_frac > 0 and progress < warmup_frac:
+        return lr * progress / warmup_frac
+    if schedule == "constant":
+        return lr
+    t = (progress - warmup_frac) / max(1e-12, 1.0 - warmup_frac)
+    lo = min_lr_ratio * lr
+    if schedule == "cosine":
+        return lo + 0.5 * (lr - lo) * (1.0 + math.cos(math.pi * t))
+    return lr - (lr - lo) * t
+
+
+def bpb_from_loss(loss_nats: float) -> float:
+    """Bits per byte from a byte-level loss in nats per token: ``loss / ln 2``."""
+    return float(loss_nats) / math.log(2)
+
+
+def make_optimizer(model, config: TrainConfig):
+    """AdamW with weight decay on 2-D weights only (nanoGPT's split); fused kernel where available."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    seen, decay, no_decay = set(), [], []
+    for p in params:
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        (decay if p.dim() >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    kw = dict(lr=config.lr, betas=(config.beta1, config.beta2), eps=1e-8)
+    try:
+        return torch.optim.AdamW(groups, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):  # fused unsupported on this device / build
+        return torch.optim.AdamW(groups, foreach=True, **kw)
+
+
+def lm_loss(model, x, y):
+    """Mean cross-entropy (nats) of predicting ``y`` from ``x`` (both (B, T) byte ids)."""
+    import torch.nn.functional as F
+
+    logits = model(input_ids=x).logits
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+
+
+def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0) -> float:
+    """One optimisation step; returns the training loss (nats/token) before the update."""
+    import torch
+
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    loss = lm_loss(model, x, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def evaluate(model, tokens, batch_size: int, block_size: int, batches: int, seed: int = 0) -> float:
+    """Mean loss (nats/token) over ``batches`` random batches of ``tokens`` (same seed, same batches)."""
+    import torch
+
+    from .data import get_batch
+
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+        raise ValueError(f"batches={batches!r} must be a whole number >= 1.")
+    g = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    dev = next(model.parameters()).device
+    with torch.inference_mode():
+        for _ in range(batches):
+            x, y = get_batch(tokens, batch_size, block_size, g)
+            total += float(lm_loss(model, x.to(dev), y.to(dev)))
+    model.train(was_training)
+    return total / batches
+
+
+@dataclass
+class TrainResult:
+    """The record of one run. ``to_dict()`` is JSON-safe (everything but the model)."""
+
+    model: object = field(repr=False)
+    config: TrainConfig
+    seed: int
+    steps: int
+    tokens: int
+    wall_s: float            # training time (the budgeted part)
+    tokens_per_s: float
+    flops: float             # training FLOPs, flops_per_token * tokens
+    flops_per_s: float
+    peak_flops_per_s: float  # this machine's measured dense matmul rate
+    mfu: float               # flops_per_s / peak_flops_per_s
+    n_params: int
+    train_loss: float        # mean of the last 10% of steps' losses
+    val_loss: float
+    val_bpb: float
+    cost_usd: float | None   # the same FLOPs rented on a GPU (looplab.economics), None if unavailable
+    cost_note: str
+    history: list = field(repr=False, default_factory=list)
+    val_history: list = field(repr=False, default_factory=list)
+    eval_s: float = 0.0
+    corpus: str = ""
+    device: str = "cpu"
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
+        d["config"] = self.config.to_dict()
+        return d
+
+    def summary(self) -> str:
+        cost = f"${self.cost_usd:.2e}" if self.cost_usd is not None else "n/a"
+        return (f"{self.steps} steps, {self.tokens:,} tokens in {self.wall_s:.1f}s "
+                f"({self.tokens_per_s:,.0f} tok/s, {self.flops_per_s / 1e9:.1f} GFLOP/s, MFU {self.mfu:.2f}) | "
+                f"train loss {self.train_loss:.3f} | val loss {self.val_loss:.3f} nats = {self.val_bpb:.3f} bpb | "
+                f"GPU cost {cost}")
+
+
+def _cost(flops: float):
+    try:
+        from .economics import cost_of_flops
+    except ImportError:
+        return None, "looplab.economics not available: no cost estimate"
+    try:
+        return float(cost_of_flops(flops)), "cost_of_flops(flops) with looplab.economics defaults"
+    except Exception as e:  # keep training results even if the cost table is unhappy
+        return None, f"cost_of_flops failed: {type(e).__name__}: {e}"
+
+
+def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, val_tokens=None,
+          corpus: str = "kjv", corpus_max_bytes: int = 0, model=None, progress: bool = True,
+          live_plot: bool = False, device: str | None = None, measure_peak: bool = True) -> TrainResult:
+    """Train a fresh model (or continue ``model``) of ``config`` within ``budget``.
+
+    Data, first match wins: a :class:`looplab.data.Splits` as ``data``; ``train_tokens`` and
+    ``val_tokens`` (1-D long tensors); else the named ``corpus`` (first ``corpus_max_bytes``
+    bytes, 0 = all) split by :func:`looplab.data.make_splits`. The sealed test split is never
+    read here. ``progress`` shows a tqdm bar; ``live_plot`` redraws a loss curve in a notebook.
+    """
+    import torch
+
+    from .data import Splits, default_splits, get_batch
+    from .hardware import peak_flops
+
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(budget, Budget):
+        raise TypeError(f"budget must be a Budget(steps=..., seconds=...), got {budget!r}")
+    if data is not None:
+        if not isinstance(data, Splits):
+            raise TypeError(f"data must be a looplab.data.Splits, got {type(data).__name__}")
+        train_tokens, val_tokens, corpus_name = data.train, data.val, data.name
+    elif train_tokens is not None:
+        if val_tokens is None:
+            raise ValueError("train_tokens given without val_tokens: pass both (val scores the run).")
+        corpus_name = "tokens"
+    else:
+        sp = default_splits(corpus, corpus_max_bytes)
+        train_tokens, val_tokens, corpus_name = sp.train, sp.val, sp.name
+    if int(train_tokens.max()) >= config.vocab_size:
+        raise ValueError(f"token id {int(train_tokens.max())} >= vocab_size={config.vocab_size}.")
+    dev = device or "cpu"
+    mcfg = config.model_config()
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)  # dropout draws, if any
+        if model is None:
+            model = build_model(mcfg, seed=config.seed)
+        model.to(dev)
+        model.train()
+        opt = make_optimizer(model, config)
+        g = torch.Generator().manual_seed(config.seed + 1)  # the batch stream
+        fpt = flops_per_token(mcfg)
+        tok_per_step = config.batch_size * config.block_size
+
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            total = budget.steps if budget.steps is not None else None
+            bar = tqdm(total=total, desc="train", unit="step", leave=True)
+        plot = None
+        if live_plot:
+            from .plots import LiveLoss
+            plot = LiveLoss(title=f"training {n_params(model):,}-parameter model")
+
+        history, val_history = [], []
+        step, train_time, eval_time = 0, 0.0, 0.0
+        t_start = time.perf_counter()
+        while True:
+            frac = budget.progress(step, train_time)
+            if frac >= 1.0:
+                break
+            lr = lr_at(frac, config.lr, config.warmup_frac, config.schedule, config.min_lr_ratio)
+            t0 = time.perf_counter()
+            x, y = get_batch(train_tokens, config.batch_size, config.block_size, g)
+            loss = train_step(model, opt, x.to(dev), y.to(dev), lr, config.grad_clip)
+            train_time += time.perf_counter() - t0
+            step += 1
+            if not math.isfinite(loss):
+                warnings.warn(f"training loss became {loss} at step {step} (lr={lr:.2e}); stopping early.")
+                history.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
+                break
+            history.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
+            if config.eval_every and step % config.eval_every == 0:
+                te = time.perf_counter()
+                vl = evaluate(model, val_tokens, config.batch_size, config.block_size, config.eval_batches, seed=0)
+                eval_time += time.perf_counter() - te
+                val_history.append({"step": step, "tokens": step * tok_per_step, "val_loss": vl})
+                if plot:
+                    plot.add_val(step, vl)
+            if bar is not None:
+                bar.update(1)
+                if step % 10 == 0:
+                    bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}")
+            if plot:
+                plot.add(step, loss)
+        if bar is not None:
+            bar.close()
+
+        te = time.perf_counter()
+        val_loss = evaluate(model, val_tokens, config.batch_size, config.block_size, config.eval_batches, seed=0)
+        eval_time += time.perf_counter() - te
+        if not val_history or val_history[-1]["step"] != step:
+            val_history.append({"step": step, "tokens": step * tok_per_step, "val_loss": val_loss})
+        if plot:
+            plot.add_val(step, val_loss)
+            plot.close()
+    model.eval()
+
+    tokens = step * tok_per_step
+    tps = tokens / train_time if train_time > 0 else 0.0
+    flops = fpt * tokens
+    fps = tps * fpt
+    peak = float(peak_flops(dev)) if measure_peak else float("nan")
+    tail = [h["loss"] for h in history[-max(1, len(history) // 10):]]
+    cost, note = _cost(flops)
+    return TrainResult(
+        model=model, config=config, seed=config.seed, steps=step, tokens=tokens, wall_s=train_time,
+        tokens_per_s=tps, flops=flops, flops_per_s=fps, peak_flops_per_s=peak,
+        mfu=fps / peak if peak and peak == peak else float("nan"), n_params=n_params(model),
+        train_loss=sum(tail) / len(tail) if tail else float("nan"), val_loss=val_loss,
+        val_bpb=bpb_from_loss(val_loss), cost_usd=cost, cost_note=note, history=history,
+        val_history=val_history, eval_s=eval_time, corpus=corpus_name, device=dev,
+    )
