@@ -36,7 +36,9 @@ $(STAMP): pyproject.toml
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS) lessons/00_start_here.ipynb
+	@# serve the whole repository (lessons/, labs/, solutions/) and open lesson 00
+	$(VENV)/bin/jupyter lab --port=$(PORT) $(ALLOW_ROOT) --ServerApp.root_dir=. \
+	    --LabApp.default_url=/lab/tree/lessons/00_start_here.ipynb $(LAB_ARGS)
 
 unit: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest tests
