@@ -1,0 +1,127 @@
+"""looplab.train: budgets, schedule, bpb, determinism, the inline step agreeing with the library's."""
+import json
+import math
+
+import pytest
+import torch
+
+from looplab.data import default_splits, get_batch
+from looplab.model import build_model, flops_per_token
+from looplab.train import (Budget, TrainConfig, bpb_from_loss, evaluate, lm_loss, lr_at,
+                           make_optimizer, train, train_step)
+
+CFG = TrainConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, eval_batches=3, lr=3e-3)
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return default_splits("kjv", 300_000)
+
+
+def test_budget_validation():
+    with pytest.raises(ValueError, match="steps=0"):
+        Budget(steps=0)
+    with pytest.raises(ValueError, match="seconds=-1"):
+        Budget(seconds=-1)
+    with pytest.raises(ValueError, match="needs steps"):
+        Budget()
+    assert Budget(steps=10, seconds=100).progress(5, 90) == 0.9
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(lr=0), "lr=0"), (dict(batch_size=-2), "batch_size=-2"), (dict(schedule="step"), "schedule='step'"),
+    (dict(n_head=3), "n_head=3"), (dict(warmup_frac=1.5), "warmup_frac=1.5"),
+])
+def test_bad_train_config(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        CFG.replace(**kw)
+
+
+def test_from_scale_rejects_unknown_override():
+    from looplab.config import get_scale
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.from_scale(get_scale("smoke"), learning_rate=1e-3)
+    c = TrainConfig.from_scale(get_scale("smoke"), lr=1e-3)
+    assert c.lr == 1e-3 and c.n_embd == get_scale("smoke").n_embd
+
+
+def test_lr_schedule_shape():
+    lr = 1e-3
+    assert lr_at(0.0, lr, 0.1) == 0.0
+    assert lr_at(0.05, lr, 0.1) == pytest.approx(0.5e-3)
+    assert lr_at(0.1, lr, 0.1) == pytest.approx(lr)
+    assert lr_at(1.0, lr, 0.1, "cosine", 0.1) == pytest.approx(1e-4)
+    assert lr_at(1.0, lr, 0.1, "linear", 0.0) == pytest.approx(0.0)
+    assert lr_at(0.55, lr, 0.1, "linear", 0.0) == pytest.approx(0.5e-3)
+    assert lr_at(0.55, lr, 0.1, "cosine", 0.0) == pytest.approx(0.5e-3)  # cosine midpoint
+    assert lr_at(0.3, lr, 0.1, "cosine") > lr_at(0.3, lr, 0.1, "linear")
+    xs = [lr_at(p / 100, lr, 0.1) for p in range(10, 101)]
+    assert all(a >= b for a, b in zip(xs, xs[1:]))
+
+
+def test_bpb_from_loss():
+    assert bpb_from_loss(math.log(2)) == pytest.approx(1.0)
+    assert bpb_from_loss(math.log(256)) == pytest.approx(8.0)
+
+
+def test_inline_step_matches_library_step(splits):
+    """The lesson writes a training step out by hand; it must equal train_step exactly."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    x, y = get_batch(splits.train, 4, 32, g)
+    m1, m2 = build_model(CFG.model_config(), seed=0), build_model(CFG.model_config(), seed=0)
+    o1, o2 = make_optimizer(m1, CFG), make_optimizer(m2, CFG)
+    l1 = train_step(m1, o1, x, y, lr=1e-3, grad_clip=1.0)
+    # inline version
+    for grp in o2.param_groups:
+        grp["lr"] = 1e-3
+    logits = m2(input_ids=x).logits
+    loss = torch.nn.functional.cross_entropy(logits.view(-1, 256), y.view(-1))
+    o2.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(m2.parameters(), 1.0)
+    o2.step()
+    assert l1 == pytest.approx(loss.item(), abs=1e-6)
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    assert all(torch.allclose(s1[k], s2[k], atol=1e-7) for k in s1)
+
+
+def test_untrained_loss_near_uniform(splits):
+    m = build_model(CFG.model_config(), seed=0)
+    loss = evaluate(m, splits.val, 8, 32, batches=2)
+    assert abs(loss - math.log(256)) < 0.3
+
+
+def test_train_learns_and_reports(splits):
+    r = train(CFG, Budget(steps=60), splits, progress=False)
+    assert r.steps == 60 and r.tokens == 60 * 8 * 32
+    assert r.val_loss < math.log(256) - 1.5  # well below the uniform 5.55 nats
+    assert r.val_bpb == pytest.approx(r.val_loss / math.log(2))
+    assert r.flops == pytest.approx(flops_per_token(CFG.model_config()) * r.tokens)
+    assert r.tokens_per_s > 0 and 0 < r.mfu < 1.5
+    assert r.history[0]["lr"] == 0.0 and len(r.history) == 60
+    d = r.to_dict()
+    assert "model" not in d
+    json.dumps(d)  # JSON-safe
+    assert splits.test_reads == []  # training never touched the sealed test split
+
+
+def test_same_seed_same_numbers_different_seed_differs(splits):
+    a = train(CFG, Budget(steps=15), splits, progress=False, measure_peak=False)
+    b = train(CFG, Budget(steps=15), splits, progress=False, measure_peak=False)
+    c = train(CFG.replace(seed=1), Budget(steps=15), splits, progress=False, measure_peak=False)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert a.val_loss == b.val_loss
+    assert a.val_loss != c.val_loss
+
+
+def test_seconds_budget_stops(splits):
+    r = train(CFG, Budget(seconds=0.5), splits, progress=False, measure_peak=False)
+    assert r.steps >= 1 and r.wall_s < 1.5
+
+
+def test_train_tokens_need_val(splits):
+    with pytest.raises(ValueError, match="val_tokens"):
+        train(CFG, Budget(steps=1), train_tokens=splits.train, progress=False)
+    with pytest.raises(TypeError, match="Budget"):
+        train(CFG, 10, splits)
