@@ -242,4 +242,15 @@ def test_lesson02_run_flops_uses_training_core():
     r = E.lesson02_run_flops(s)
     assert r["tokens"] == s.train_steps * s.batch_size * s.block_size
     assert r["flops"] > 6 * r["n_params"] * r["tokens"]  # 6N plus attention
-    assert "looplab.model" in r["how"]
+    assert "looplab.train" in r["how"]
+
+
+def test_lesson02_run_flops_fallback_says_so(monkeypatch):
+    import sys
+    from looplab.config import get_scale
+    s = get_scale("smoke")
+    real = E.lesson02_run_flops(s)
+    monkeypatch.setitem(sys.modules, "looplab.train", None)  # import now fails
+    r = E.lesson02_run_flops(s)
+    assert r["how"].startswith("FALLBACK") and r["tokens"] == real["tokens"]
+    assert 0.5 < r["flops"] / real["flops"] < 2.0

@@ -469,20 +469,25 @@ def machine_flops(device: str = "cpu") -> float:
 def lesson02_run_flops(scale) -> dict:
     """FLOPs of lesson 02's default training run at ``scale`` (a :class:`looplab.config.Scale`).
 
-    Uses the training core's own count (``looplab.model.flops_per_token``) when that module is
-    installed; otherwise the ``6 N D`` formula with ``N ~ 12 L d^2`` (+ embeddings) and says so in
-    ``how``. Tokens = ``train_steps * batch_size * block_size``.
+    Uses the training core's own settings and count (``looplab.train.TrainConfig.from_scale`` and
+    ``looplab.model.flops_per_token``) when they import; otherwise the ``6 N D`` formula with
+    ``N ~ 12 L d^2`` (+ embeddings) from the scale's sizes, and says so in ``how``.
+    Tokens = ``train_steps * batch_size * block_size``.
     """
-    tokens = scale.train_steps * scale.batch_size * scale.block_size
     try:
-        from .model import ModelConfig, flops_per_token, matmul_params
-        cfg = ModelConfig.from_scale(scale)
-        return {"flops": flops_per_token(cfg) * tokens, "n_params": matmul_params(cfg), "tokens": tokens,
-                "how": "looplab.model.flops_per_token (6N + attention) x tokens"}
+        from .model import flops_per_token, matmul_params
+        from .train import TrainConfig
+        cfg = TrainConfig.from_scale(scale)
+        mcfg = cfg.model_config()
+        tokens = scale.train_steps * cfg.batch_size * cfg.block_size
+        return {"flops": flops_per_token(mcfg) * tokens, "n_params": matmul_params(mcfg), "tokens": tokens,
+                "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
     except ImportError as exc:
+        tokens = scale.train_steps * scale.batch_size * scale.block_size
         n = 12 * scale.n_layer * scale.n_embd ** 2 + (256 + scale.block_size) * scale.n_embd
         return {"flops": training_flops(n, tokens), "n_params": n, "tokens": tokens,
-                "how": f"FALLBACK 6ND estimate, N ~ 12 L d^2 + embeddings (looplab.model unavailable: {exc})"}
+                "how": f"FALLBACK: 6ND estimate from the scale's sizes, N ~ 12 L d^2 + embeddings "
+                       f"(the training core did not import: {exc})"}
 
 
 # ----------------------------------------------------------------------------------------------
