@@ -254,3 +254,17 @@ def test_lesson02_run_flops_fallback_says_so(monkeypatch):
     r = E.lesson02_run_flops(s)
     assert r["how"].startswith("FALLBACK") and r["tokens"] == real["tokens"]
     assert 0.5 < r["flops"] / real["flops"] < 2.0
+
+
+@needs_epoch
+@pytest.mark.parametrize("key, epoch_name", [("V100", "NVIDIA V100"), ("A100", "NVIDIA A100 SXM4 80 GB"),
+                                             ("H100", "NVIDIA H100 SXM5 80GB"), ("TPUv4", "Google TPU v4")])
+def test_chip_prices_are_epoch_medians(key, epoch_name):
+    hw = pd.read_csv(EPOCH / "hardware_prices.csv", encoding="utf-8-sig")
+    rows = hw[hw["Hardware model"] == epoch_name]
+    assert E.CHIPS[key].usd_per_hour == pytest.approx(rows["Price per chip-hour (on-demand)"].median())
+    purchase = rows["Price (hardware purchase)"].median()
+    if math.isnan(E.CHIPS[key].purchase_usd):
+        assert rows["Price (hardware purchase)"].notna().sum() <= 1  # too few listings to quote a median
+    else:
+        assert E.CHIPS[key].purchase_usd == pytest.approx(purchase)
