@@ -162,7 +162,7 @@ class HFBackend(Backend):
     name = "transformers"
 
     def __init__(self, model_id: str, gguf_file: str | None = None, constrained: bool = True,
-                 temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 24,
+                 temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 20,
                  label: str | None = None):
         super().__init__()
         if temperature < 0:
@@ -188,12 +188,16 @@ class HFBackend(Backend):
         new = out[0, ids.shape[1]:]
         return self.tok.decode(new, skip_special_tokens=True), int(new.numel())
 
-    def score_choices(self, request: LLMRequest, prefill: str) -> list[float]:
-        """Mean log-likelihood (nats/token) of each choice as the continuation of the prompt."""
+    def score_choices(self, request: LLMRequest, prefill: str):
+        """Mean log-likelihood (nats/token) of each choice as the continuation of the prompt.
+
+        The prompt is encoded once; each choice reuses its key/value cache, which is cropped
+        back to the prompt afterwards. Returns ``(scores, cache, prompt_length)``.
+        """
         import torch
         ids = self._prompt_ids(request, prefill)
         n = ids.shape[1]
-        scores = []
+        scores, scored = [], n
         with torch.no_grad():
             out = self.lm(ids, use_cache=True)
             cache, first = out.past_key_values, out.logits[0, -1].log_softmax(-1)
@@ -202,12 +206,30 @@ class HFBackend(Backend):
                 lp = first[cids[0, 0]].item()
                 if cids.shape[1] > 1:
                     o = self.lm(cids[:, :-1], past_key_values=cache, use_cache=True)
-                    logp = o.logits[0].log_softmax(-1).gather(1, cids[0, 1:, None])
-                    lp += logp.sum().item()
-                    cache.crop(n)
+                    lp += o.logits[0].log_softmax(-1).gather(1, cids[0, 1:, None]).sum().item()
+                    cache.crop(-(cids.shape[1] - 1))  # back to the prompt alone
                 scores.append(lp / cids.shape[1])
-        self._scored_tokens = n + sum(len(self.tok(c, add_special_tokens=False).input_ids) for c in request.choices)
-        return scores
+                scored += cids.shape[1]
+        self._scored_tokens = scored
+        return scores, cache
+
+    def _continue(self, cache, text: str, max_new: int, stop: str) -> tuple[str, int]:
+        """Feed ``text`` after the cached prompt, then decode greedily until ``stop`` appears."""
+        import torch
+        ids = self.tok(text, add_special_tokens=False, return_tensors="pt").input_ids
+        out_ids = []
+        with torch.no_grad():
+            logits = self.lm(ids, past_key_values=cache, use_cache=True).logits[0, -1]
+            for _ in range(max_new):
+                nxt = int(logits.argmax())
+                if nxt == self.tok.eos_token_id:
+                    break
+                out_ids.append(nxt)
+                if stop in self.tok.decode(out_ids[-3:]):
+                    break
+                logits = self.lm(torch.tensor([[nxt]]), past_key_values=cache, use_cache=True).logits[0, -1]
+        self._scored_tokens += ids.shape[1]
+        return self.tok.decode(out_ids, skip_special_tokens=True), len(out_ids)
 
     def _pick(self, scores: list[float]) -> int:
         if self.temperature == 0:
@@ -221,19 +243,16 @@ class HFBackend(Backend):
     def _complete(self, request: LLMRequest) -> LLMReply:
         self._calls += 1
         if request.choices and self.constrained:
-            prefill = '{"params": '
-            scores = self.score_choices(request, prefill)
+            scores, cache = self.score_choices(request, '{"params": ')
             best = self._pick(scores)
             chosen = request.choices[best]
-            pre2 = prefill + chosen + ', "rationale": "'
-            ids = self._prompt_ids(request, pre2)
-            raw, n_new = self._generate(ids, self.rationale_tokens)
-            rationale = raw.split('"')[0].split("\n")[0].strip()
+            lead = "This change"
+            raw, n_new = self._continue(cache, chosen + ', "rationale": "' + lead, self.rationale_tokens, '"')
+            rationale = (lead + raw).split('"')[0].split("\n")[0].strip()
             text = '{"params": ' + chosen + ', "rationale": ' + json.dumps(rationale) + "}"
-            prompt_tokens = self._scored_tokens + ids.shape[1]
+            prompt_tokens, completion = self._scored_tokens, n_new
             meta = {"mode": "scored choices", "n_choices": len(request.choices), "chosen": best,
                     "scores": [round(s, 4) for s in scores]}
-            completion = n_new
         else:
             ids = self._prompt_ids(request)
             text, completion = self._generate(ids, min(request.max_tokens, 256))
@@ -274,13 +293,13 @@ class OpenAIBackend(Backend):
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", price: tuple[float, float] | None = None,
-                 timeout: float = 60.0, temperature: float = 0.7):
+                 timeout: float = 60.0, temperature: float = 0.7, max_retries: int = 1):
         super().__init__()
         import openai
         self.model, self.base_url, self.temperature = model, base_url, temperature
         self.price = price if price is not None else PRICES.get(model)
         self._client = openai.OpenAI(api_key=_key(api_key, api_key_env, "the OpenAI-compatible backend"),
-                                     base_url=base_url, timeout=timeout, max_retries=1)
+                                     base_url=base_url, timeout=timeout, max_retries=max_retries)
 
     def _complete(self, request: LLMRequest) -> LLMReply:
         import openai
@@ -307,19 +326,19 @@ class AnthropicBackend(Backend):
 
     def __init__(self, model: str = "claude-sonnet-4-5", api_key: str | None = None,
                  api_key_env: str = "ANTHROPIC_API_KEY", base_url: str | None = None,
-                 price: tuple[float, float] | None = None, timeout: float = 60.0, temperature: float = 0.7):
+                 price: tuple[float, float] | None = None, timeout: float = 60.0, max_retries: int = 1):
         super().__init__()
         import anthropic
-        self.model, self.temperature = model, temperature
+        self.model = model
         self.price = price if price is not None else PRICES.get(model)
         self._client = anthropic.Anthropic(api_key=_key(api_key, api_key_env, "the Anthropic backend"),
-                                           base_url=base_url, timeout=timeout, max_retries=1)
+                                           base_url=base_url, timeout=timeout, max_retries=max_retries)
 
     def _complete(self, request: LLMRequest) -> LLMReply:
         import anthropic
         try:
             r = self._client.messages.create(
-                model=self.model, max_tokens=request.max_tokens, temperature=self.temperature,
+                model=self.model, max_tokens=request.max_tokens,
                 system=request.system, messages=[{"role": "user", "content": request.user}])
         except anthropic.AnthropicError as e:
             raise LLMError(scrub(f"{type(e).__name__}: {e}")) from None

@@ -235,9 +235,18 @@ class ResearchLoop:
 
     # -- the sealed test ---------------------------------------------------------------------------
     def best(self, proposer: str | None = None) -> dict:
-        """The record with the lowest val_bpb among kept runs (and the baseline) of ``proposer``."""
-        recs = [r for r in self.records(proposer) if r.get("status") in ("kept", "baseline")]
-        return min(recs, key=lambda r: r["val_bpb"])
+        """The chosen config: the lowest-val_bpb *kept* run (of ``proposer``, or of any).
+
+        With nothing kept, the choice is the baseline config, scored by its mean over seeds
+        (never by its luckiest seed).
+        """
+        kept = [r for r in self.ledger.where(status="kept") if proposer in (None, r.get("proposer"))]
+        if kept:
+            return min(kept, key=lambda r: r["val_bpb"])
+        base = self.ledger.where(status="baseline")
+        if not base:
+            raise RuntimeError("no baseline in the ledger yet: call loop.baseline(replicates) first")
+        return {**base[0], "proposer": "baseline", "val_bpb": self.noise.mean if self.noise else base[0]["val_bpb"]}
 
     def final_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None = None,
                    reason: str = "final chosen config") -> dict:

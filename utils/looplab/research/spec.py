@@ -236,7 +236,7 @@ def default_space(base: Mapping) -> SearchSpace:
     w, layers, b = int(base["n_embd"]), int(base["n_layer"]), int(base["batch_size"])
     params = [
         Param("lr", "float", 1e-4, 3e-2, log=True, step=2.0, help="peak learning rate (AdamW)"),
-        Param("warmup_steps", "int", 0, 100, step=20, help="linear warm-up steps"),
+        Param("warmup_frac", "float", 0.0, 0.3, step=0.05, help="share of the budget spent warming up"),
         Param("weight_decay", "float", 0.0, 0.3, step=0.05, help="AdamW weight decay"),
         Param("dropout", "float", 0.0, 0.3, step=0.1, help="dropout probability"),
         Param("n_layer", "int", 1, layers + 1, step=1, help="transformer blocks"),

@@ -1,0 +1,107 @@
+"""One experiment: train a config with the lesson-02 trainer under a fixed budget, score it.
+
+:class:`Runner` is the ``run(config, seed) -> metrics`` function the research loop calls. Every
+experiment gets the same budget, in one of three kinds:
+
+* ``"flops"`` (default): the same training compute for every experiment -- the FLOPs of
+  ``scale.experiment_steps`` steps of the base config. A bigger model or batch gets fewer steps,
+  a smaller one more (at most 4x), so "just make it bigger" is not a free win, the wall time of
+  an experiment stays roughly constant, and -- unlike a seconds budget -- the result does not
+  depend on how busy the machine is that minute;
+* ``"steps"``: the same number of optimizer steps (bigger configs cost more);
+* ``"seconds"``: the same wall-clock training time, as in karpathy/autoresearch (300 s there).
+
+Every experiment is scored the same way: val_bpb over a *fixed* set of validation windows (same batch size, same
+number of batches, same seed), whatever batch size the experiment trained with -- otherwise a
+proposal could change the yardstick along with the model.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..data import Splits, default_splits
+from ..model import flops_per_token
+from ..train import Budget, TrainConfig, bpb_from_loss, evaluate, train
+
+BUDGET_KINDS = ("flops", "steps", "seconds")
+
+
+class Runner:
+    """``runner(config, seed) -> dict`` of val_bpb and the cost record of one budgeted run.
+
+    ``config`` holds :class:`~looplab.train.TrainConfig` fields (the search space's names); the
+    rest come from the scale profile. ``steps`` (default ``scale.experiment_steps``) sets the
+    budget: that many steps of ``base`` for ``kind="flops"``, of every config for ``"steps"``;
+    ``seconds`` is the budget for ``kind="seconds"``.
+    """
+
+    def __init__(self, scale, data: Splits | None = None, kind: str = "flops", steps: int | None = None,
+                 seconds: float | None = None, base: Mapping | None = None, corpus: str = "kjv",
+                 eval_batches: int | None = None, eval_batch_size: int | None = None,
+                 device: str | None = None, max_step_factor: float = 4.0):
+        if kind not in BUDGET_KINDS:
+            raise ValueError(f"kind={kind!r} is not a budget kind; choose one of {BUDGET_KINDS}")
+        if kind == "seconds" and not seconds:
+            raise ValueError("kind='seconds' needs seconds=S (> 0)")
+        self.scale, self.kind, self.max_step_factor = scale, kind, max_step_factor
+        self.steps = steps if steps is not None else scale.experiment_steps
+        self.seconds = seconds
+        if kind != "seconds":
+            Budget(steps=self.steps)  # validates
+        self.flops_budget = self.step_flops(base or {}) * self.steps
+        self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
+        self.eval_batches = eval_batches or scale.eval_batches
+        self.eval_batch_size = eval_batch_size or scale.batch_size
+        self.device = device
+        self.runs = 0
+
+    def step_flops(self, config: Mapping) -> float:
+        """Training FLOPs of one optimizer step of ``config``."""
+        cfg = self.train_config(config, 0)
+        return flops_per_token(cfg.model_config()) * cfg.batch_size * cfg.block_size
+
+    def budget(self, config: Mapping) -> Budget:
+        """The :class:`~looplab.train.Budget` of one experiment of ``config``."""
+        if self.kind == "seconds":
+            return Budget(seconds=self.seconds)
+        if self.kind == "steps":
+            return Budget(steps=self.steps)
+        n = round(self.flops_budget / self.step_flops(config))
+        return Budget(steps=max(1, min(n, int(self.max_step_factor * self.steps))))
+
+    def describe(self) -> str:
+        """The budget in words (goes into the LLM's prompt)."""
+        if self.kind == "seconds":
+            return f"{self.seconds:g} seconds of training per experiment"
+        if self.kind == "steps":
+            return f"{self.steps} optimizer steps per experiment"
+        return (f"a fixed compute budget of {self.flops_budget / 1e12:.2f} TFLOP per experiment "
+                f"({self.steps} steps of the base config; bigger models or batches get fewer steps)")
+
+    def train_config(self, config: Mapping, seed: int) -> TrainConfig:
+        # the trainer's own end-of-run eval is cut to 1 batch: we score on the fixed windows below
+        return TrainConfig.from_scale(self.scale, **dict(config), seed=seed, eval_batches=1)
+
+    def val_bpb(self, model, block_size: int) -> tuple[float, float]:
+        loss = evaluate(model, self.data.val, self.eval_batch_size, block_size, self.eval_batches, seed=0)
+        return loss, bpb_from_loss(loss)
+
+    def __call__(self, config: Mapping, seed: int) -> dict:
+        cfg = self.train_config(config, seed)
+        res = train(cfg, self.budget(config), self.data, progress=False, device=self.device, measure_peak=False)
+        self.runs += 1
+        loss, bpb = self.val_bpb(res.model, cfg.block_size)
+        return {"val_bpb": bpb, "val_loss": loss, "train_loss": res.train_loss, "steps": res.steps,
+                "tokens": res.tokens, "wall_s": round(res.wall_s + res.eval_s, 3), "flops": res.flops,
+                "tokens_per_s": round(res.tokens_per_s, 1), "n_params": res.n_params,
+                "cost_usd": res.cost_usd, "model": res.model}
+
+    def test(self, config: Mapping, seed: int, model=None, reason: str = "final grade of the chosen config") -> float:
+        """test_bpb of ``config`` on the sealed test split (retrains with ``seed`` if no model)."""
+        cfg = self.train_config(config, seed)
+        if model is None:
+            model = train(cfg, self.budget(config), self.data, progress=False, device=self.device,
+                          measure_peak=False).model
+        tokens = self.data.sealed_test(reason)
+        loss = evaluate(model, tokens, self.eval_batch_size, cfg.block_size, self.eval_batches, seed=0)
+        return bpb_from_loss(loss)
