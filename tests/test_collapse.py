@@ -5,6 +5,7 @@ import json
 import math
 import time
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -111,6 +112,7 @@ def test_rare_band_survival_tail_mass_entropy():
     assert "zuzim" not in band          # below min_count
     assert tm.rare_word_survival("the ephod of shittim wood", band) == pytest.approx(2 / 3)
     assert tm.tail_mass("the ephod of shittim wood", band) == pytest.approx(2 / 5)
+    assert tm.real_word_rate("the ephod of shittim qqq", band) == pytest.approx(3 / 5)
     assert tm.unigram_entropy("a b c d") == pytest.approx(2.0)
     assert tm.unigram_entropy("a a a a") == 0.0
     rep = tm.text_report(["the ephod", "of shittim wood"], band)
@@ -172,3 +174,120 @@ def test_chain_store_resume_and_config_guard(tmp_path):
         again.open({"mode": "replace", "seed": 1})
     again.open({"mode": "replace", "seed": 1}, fresh=True)
     assert again.finished() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the language-model chain (real tiny model, real KJV text, real sampler)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def splits():
+    from looplab.data import load_text, make_splits
+    return make_splits(load_text("kjv", max_bytes=120_000))
+
+
+def _tiny(**kw) -> C.ChainConfig:
+    base = dict(generations=2, steps=6, docs=8, doc_bytes=48, n_layer=1, n_head=2, n_embd=32, block_size=32,
+                batch_size=4, eval_batches=2, corpus_max_bytes=120_000)
+    base.update(kw)
+    return C.ChainConfig(**base)
+
+
+def test_chain_config_validation():
+    with pytest.raises(ValueError, match="mode='loop'"):
+        _tiny(mode="loop")
+    with pytest.raises(ValueError, match="top_p=1.5"):
+        _tiny(top_p=1.5)
+    with pytest.raises(ValueError, match="real_frac=1.0"):
+        _tiny(real_frac=1.0)
+    with pytest.raises(ValueError, match="temperature=0"):
+        _tiny(temperature=0)
+    from looplab.config import SCALES
+    c = C.ChainConfig.from_scale(SCALES["smoke"], mode="accumulate")
+    assert (c.generations, c.steps, c.docs) == (SCALES["smoke"].generations, SCALES["smoke"].generation_steps,
+                                                 SCALES["smoke"].synthetic_docs)
+
+
+def test_real_docs_start_at_line_starts():
+    text = "alpha beta\ngamma delta\nepsilon zeta\neta theta\n" * 20
+    docs = C.real_docs(text, 10, 8, seed=0, source="toy")
+    assert all(d.origin == "real" and d.generation == -1 and len(d.text) == 8 for d in docs)
+    assert all(d.text.split(" ")[0] in {"alpha", "gamma", "epsilon", "eta"} for d in docs)
+    assert C.real_docs(text, 10, 8, seed=0) == C.real_docs(text, 10, 8, seed=0)
+
+
+def test_chain_runs_saves_and_resumes(tmp_path, splits):
+    cfg = _tiny(mode="replace")
+    r = C.run_chain(cfg, tmp_path / "c", data=splits, progress=False)
+    assert len(r.metrics) == 2 and len(r.docs) == 2
+    for k, docs in enumerate(r.docs):
+        assert len(docs) == cfg.docs
+        assert all(d.origin == "synthetic" and d.generation == k and d.model_id == r.metrics[k]["model_id"]
+                   for d in docs)
+        m = r.metrics[k]
+        assert math.isfinite(m["val_bpb"]) and 0 <= m["rare_survival"] <= 1 and 0 <= m["distinct_2"] <= 1
+    # generation 0 trained on real text, generation 1 on generation 0's samples only
+    assert set(r.metrics[0]["train_provenance"]) == {"real"}
+    assert set(r.metrics[1]["train_provenance"]) == {"gen0"}
+    assert r.metrics[0]["model_id"] != r.metrics[1]["model_id"]
+    # resume: extend the same chain to 3 generations; 0 and 1 are loaded, not retrained
+    mtime = (tmp_path / "c" / "gen_001" / "metrics.json").stat().st_mtime_ns
+    r3 = C.run_chain(replace(cfg, generations=3), tmp_path / "c", data=splits, progress=False)
+    assert (tmp_path / "c" / "gen_001" / "metrics.json").stat().st_mtime_ns == mtime
+    assert [m["val_bpb"] for m in r3.metrics[:2]] == [m["val_bpb"] for m in r.metrics]
+    assert r3.docs[1] == r.docs[1] and set(r3.metrics[2]["train_provenance"]) == {"gen1"}
+    # the same config reruns to the same numbers (determinism makes the resume check meaningful)
+    r_again = C.run_chain(cfg, data=splits, progress=False)
+    assert [m["val_bpb"] for m in r_again.metrics] == [m["val_bpb"] for m in r.metrics]
+    with pytest.raises(ValueError, match="differs in: seed"):
+        C.run_chain(replace(cfg, seed=1), tmp_path / "c", data=splits, progress=False)
+
+
+def test_accumulate_mix_and_shared_gen0(splits):
+    rep = C.run_chain(_tiny(mode="replace", generations=1), data=splits, progress=False)
+    acc = C.run_chain(_tiny(mode="accumulate", generations=3), data=splits, progress=False, share_gen0=rep)
+    assert acc.metrics[0]["shared_from"] == rep.config.name and acc.docs[0] == rep.docs[0]
+    assert set(acc.metrics[2]["train_provenance"]) == {"real", "gen0", "gen1"}
+    mix = C.run_chain(_tiny(mode="mix", real_frac=0.75), data=splits, progress=False)
+    prov = mix.metrics[1]["train_provenance"]
+    assert set(prov) == {"real", "gen0"}
+    # real_frac 0.75: three real docs of doc_bytes for every synthetic doc
+    assert prov["real"] == 3 * mix.config.docs * mix.config.doc_bytes
+    with pytest.raises(ValueError, match="share_gen0"):
+        C.run_chain(_tiny(mode="accumulate", seed=3), data=splits, progress=False, share_gen0=rep)
+
+
+def test_select_hook_filters_next_training_set(splits):
+    calls = []
+
+    def keep_first_half(docs, k):
+        calls.append((k, len(docs)))
+        return docs[: len(docs) // 2]
+
+    r = C.run_chain(_tiny(mode="replace", generations=2), data=splits, progress=False, select=keep_first_half)
+    assert calls == [(0, 8), (1, 8)]
+    assert r.selected[0] == [0, 1, 2, 3] and r.metrics[0]["selected"] == 4
+    kept_bytes = sum(len(d.text.encode()) for d in r.docs[0][:4])
+    assert r.metrics[1]["train_provenance"] == {"gen0": kept_bytes}
+
+    def foreign(docs, k):
+        return [C.Doc("not from this generation", "synthetic", k, "x", 0)]
+
+    with pytest.raises(ValueError, match="sub-list"):
+        C.run_chain(_tiny(generations=1), data=splits, progress=False, select=foreign)
+
+
+def test_truncated_sampling_is_recorded(splits):
+    r = C.run_chain(_tiny(generations=1, top_p=0.5, temperature=0.8), data=splits, progress=False)
+    d = r.docs[0][0]
+    assert (d.top_p, d.temperature) == (0.5, 0.8) and "-p0.5" in d.model_id
+
+
+def test_synthetic_fraction_sweep(splits):
+    syn = C.run_chain(_tiny(generations=1, docs=16), data=splits, progress=False).docs[0]
+    df = C.synthetic_fraction_sweep([0.0, 0.25, 0.5], syn, _tiny(), total_docs=16, data=splits, progress=False)
+    assert list(df["synthetic_docs"]) == [0, 4, 8] and np.isfinite(df["val_bpb"]).all()
+    with pytest.raises(ValueError, match="only 16 given"):
+        C.synthetic_fraction_sweep([1.0], syn, _tiny(), total_docs=32, data=splits, progress=False)
+    with pytest.raises(ValueError, match="fraction 1.5"):
+        C.synthetic_fraction_sweep([1.5], syn, _tiny(), total_docs=16, data=splits, progress=False)

@@ -487,7 +487,8 @@ class ChainConfig:
         return s + f"-s{self.seed}"
 
 
-def _decode(tokens) -> str:
+def decode_tokens(tokens) -> str:
+    """Byte token ids (a 1-D tensor) back to text; a broken UTF-8 sequence becomes U+FFFD."""
     return bytes(int(t) for t in tokens.tolist()).decode("utf-8", errors="replace")
 
 
@@ -534,7 +535,7 @@ class ChainResult:
     def table(self):
         """One row per generation: val_bpb on real text and the text metrics of its samples."""
         import pandas as pd
-        cols = ["val_bpb", "rare_survival", "tail_mass", "vocab", "entropy_bits",
+        cols = ["val_bpb", "rare_survival", "tail_mass", "real_word_rate", "vocab", "entropy_bits",
                 "distinct_1", "distinct_2", "distinct_3", "distinct_4", "train_bytes", "selected", "wall_s"]
         rows = [{c: m.get(c) for c in cols} for m in self.metrics]
         df = pd.DataFrame(rows, index=pd.Index(range(len(rows)), name="generation"))
@@ -557,10 +558,16 @@ class ChainResult:
         return model.eval()
 
 
-def _train_config(c: ChainConfig, seed: int):
+def chain_train_config(c: ChainConfig, seed: int):
+    """The :class:`looplab.train.TrainConfig` every generation of chain ``c`` trains with."""
     from .train import TrainConfig
     return TrainConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, block_size=c.block_size,
-                       batch_size=c.batch_size, seed=seed)
+                       batch_size=c.batch_size, eval_batches=c.eval_batches, seed=seed)
+
+
+def _device() -> str:
+    from .config import device_name
+    return device_name()
 
 
 def _load_splits(c: ChainConfig):
@@ -570,7 +577,7 @@ def _load_splits(c: ChainConfig):
 
 def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select: Select | None = None,
               data=None, save_models: bool = False, fresh: bool = False, progress: bool = True,
-              share_gen0: "ChainResult | None" = None) -> ChainResult:
+              share_gen0: "ChainResult | None" = None, device: str | None = None) -> ChainResult:
     """Run (or resume) a collapse chain; return its per-generation metrics and documents.
 
     Generation k: build the training set (see :class:`ChainConfig`), train a fresh model for
@@ -583,19 +590,20 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     ``share_gen0``: a chain with the same model, data, sampling and seed; its generation 0 (which
     does not depend on the mode) is reused instead of trained again.
     """
-    from .train import bpb_from_loss, evaluate, train, Budget
+    from .train import bpb_from_loss, train, Budget
     from .sample import sample_text
     from tqdm.auto import tqdm
 
     c = config
+    device = device or _device()
     t_start = time.perf_counter()
     splits = data if data is not None else _load_splits(c)
-    train_text, val_tokens = _decode(splits.train), splits.val
+    train_text, val_tokens = decode_tokens(splits.train), splits.val
     band = tm.rare_band(train_text, tail_frac=c.tail_frac)
     n_real = c.docs if c.real_docs is None else c.real_docs
     real_train = ([Doc(train_text, "real", -1, f"real:{c.corpus}", 0)] if n_real == 0 else
                   real_docs(train_text, n_real, c.doc_bytes, seed=c.seed, source=c.corpus))
-    reference = tm.text_report([d.text for d in real_docs(_decode(val_tokens), c.docs, c.doc_bytes,
+    reference = tm.text_report([d.text for d in real_docs(decode_tokens(val_tokens), c.docs, c.doc_bytes,
                                                           seed=10_000 + c.seed)], band)
     fp = c.fingerprint()
     fp["select"] = None if select is None else getattr(select, "__qualname__", repr(select))
@@ -647,10 +655,11 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
             raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
                              f"{len(prev)} docs); need more than block_size={c.block_size}")
         # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
-        res = train(_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
-                    train_tokens=tokens, val_tokens=val_tokens, progress=False)
+        res = train(chain_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
+                    train_tokens=tokens, val_tokens=val_tokens, progress=False, device=device,
+                    measure_peak=False)
         model = res.model.eval()
-        val_loss = evaluate(model, val_tokens, c.batch_size, c.block_size, c.eval_batches, seed=0)
+        val_loss = res.val_loss          # eval_batches fixed batches of the real val split (seed 0)
         t_train = time.perf_counter() - t0
         # --- 3. sample the next generation's data, with provenance ----------------------------
         model_id = f"{c.name}/gen{k}@{weights_hash(model)}"
@@ -711,7 +720,7 @@ def seed_spread(table, metric: str = "val_bpb", by: str = "mode"):
 
 def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc], config: ChainConfig, *,
                              total_docs: int | None = None, seeds: Sequence[int] = (0,), data=None,
-                             progress: bool = True):
+                             progress: bool = True, device: str | None = None):
     """Train one model per (fraction, seed) on a mix of real and synthetic docs; val_bpb on real text.
 
     Each training set holds ``total_docs`` documents (default ``4 * config.docs``), of which
@@ -723,9 +732,10 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
     """
     import pandas as pd
     from tqdm.auto import tqdm
-    from .train import bpb_from_loss, evaluate, train, Budget
+    from .train import train, Budget
 
     c = config
+    device = device or _device()
     total = _check_int("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
     fr = [float(f) for f in fractions]
     for f in fr:
@@ -735,7 +745,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
             raise ValueError(f"fraction {f} of {total} docs needs {round(f * total)} synthetic docs, "
                              f"only {len(synthetic)} given; lower total_docs or sample more")
     splits = data if data is not None else _load_splits(c)
-    train_text, val_tokens = _decode(splits.train), splits.val
+    train_text, val_tokens = decode_tokens(splits.train), splits.val
     rows = []
     runs = [(f, s) for s in seeds for f in fr]
     for f, s in tqdm(runs, desc="synthetic fraction", disable=not progress, leave=False):
@@ -746,9 +756,8 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
             if n_syn < total else []
         tokens = docs_to_tokens(real + syn, seed=s)
         t0 = time.perf_counter()
-        res = train(_train_config(c, seed=s), Budget(steps=c.steps), train_tokens=tokens,
-                    val_tokens=val_tokens, progress=False)
-        loss = evaluate(res.model.eval(), val_tokens, c.batch_size, c.block_size, c.eval_batches, seed=0)
+        res = train(chain_train_config(c, seed=s), Budget(steps=c.steps), train_tokens=tokens,
+                    val_tokens=val_tokens, progress=False, device=device, measure_peak=False)
         rows.append({"fraction": f, "seed": s, "synthetic_docs": n_syn, "total_docs": total,
-                     "val_bpb": float(bpb_from_loss(loss)), "wall_s": time.perf_counter() - t0})
+                     "val_bpb": float(res.val_bpb), "wall_s": time.perf_counter() - t0})
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ what we want for distinct-n and entropy, and they can never hit the rare band of
   ``tail_frac`` of its running words (a word-frequency analogue of "beyond 2 sigma").
 * :func:`rare_word_survival` -- share of those rare words that still appear in a set of samples.
 * :func:`tail_mass` -- share of a sample's running words that fall in the rare band.
+* :func:`real_word_rate` -- share of a sample's running words that are words of the real text at all.
 * :func:`unigram_entropy` -- plug-in entropy of the word distribution, in bits per word.
 
 Plug-in estimates depend on sample size: compare sets of the same size (a collapse chain samples
@@ -84,6 +85,7 @@ class RareBand:
     max_count: int            # the most frequent word in the band, in reference counts
     reference_words: int      # running words in the reference
     reference_vocab: int      # distinct words in the reference
+    known_words: frozenset = frozenset()   # every word of the reference (for real_word_rate)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -123,7 +125,7 @@ def rare_band(reference: str | Iterable[str] | Counter, tail_frac: float = 0.1,
     if not band:
         raise ValueError(f"tail_frac={tail_frac} is too small for this reference: no word fits "
                          f"(total {total} words); raise tail_frac or lower min_count")
-    return RareBand(frozenset(band), float(tail_frac), min_count, top, total, len(counts))
+    return RareBand(frozenset(band), float(tail_frac), min_count, top, total, len(counts), frozenset(counts))
 
 
 def rare_word_survival(texts: str | Iterable[str], band: RareBand) -> float:
@@ -139,6 +141,21 @@ def tail_mass(texts: str | Iterable[str], band: RareBand) -> float:
     if total == 0:
         return 0.0
     return sum(v for w, v in c.items() if w in band.words) / total
+
+
+def real_word_rate(texts: str | Iterable[str], band: RareBand) -> float:
+    """Share of the running words of ``texts`` that occur anywhere in the band's real reference.
+
+    A byte-level model also writes non-words ("thith", "ucof"); this is how much of its output is
+    real vocabulary at all.
+    """
+    if not band.known_words:
+        raise ValueError("this RareBand carries no reference vocabulary; build it with rare_band()")
+    c = word_counts(texts)
+    total = sum(c.values())
+    if total == 0:
+        return 0.0
+    return sum(v for w, v in c.items() if w in band.known_words) / total
 
 
 def unigram_entropy(texts: str | Iterable[str]) -> float:
@@ -167,4 +184,5 @@ def text_report(texts: str | Iterable[str], band: RareBand | None = None,
     if band is not None:
         out["rare_survival"] = rare_word_survival(texts, band)
         out["tail_mass"] = tail_mass(texts, band)
+        out["real_word_rate"] = real_word_rate(texts, band)
     return out
