@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -290,13 +291,15 @@ class TopFraction:
         self.history: list[dict] = []
 
     def __call__(self, docs, k: int):
+        t0 = time.perf_counter()
         scores = self.grader([d.text for d in docs])
+        score_s = time.perf_counter() - t0
         idx = top_fraction(scores, self.keep)
         fin = np.isfinite(scores)
         self.history.append({"generation": k, "grader": self.grader.name, "n": len(docs), "kept": len(idx),
                              "mean_all": float(scores[fin].mean()) if fin.any() else float("nan"),
                              "mean_kept": float(np.mean(scores[idx])),
-                             "threshold": float(scores[idx].min())})
+                             "threshold": float(scores[idx].min()), "score_s": score_s})
         return [docs[i] for i in idx]
 
     def __repr__(self) -> str:   # stored in the chain's fingerprint: stable across runs
@@ -382,10 +385,10 @@ def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[i
     from tqdm.auto import tqdm
     from .collapse import run_chain
 
-    strats = [STRATEGIES[s] if isinstance(s, str) else s for s in strategies]
+    strats = [STRATEGIES.get(s, s) if isinstance(s, str) else s for s in strategies]
     for s in strats:
         if not isinstance(s, Strategy):
-            raise ValueError(f"unknown strategy {s!r}; choose from {', '.join(STRATEGIES)}")
+            raise ValueError(f"unknown strategy {s!r}; choose from {', '.join(STRATEGIES)} (or pass a Strategy)")
     # the self-filter chain runs first so its generation 0 model is the one that graded gen 0
     strats.sort(key=lambda s: s.grader != "self")
     graders = graders if graders is not None else make_graders(splits)

@@ -1,0 +1,223 @@
+"""Tests for looplab.ngram and looplab.grading: graders, the filter hook, strategies, the re-grade."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from looplab import grading as gr
+from looplab.collapse import ChainConfig, decode_tokens, run_chain
+from looplab.data import default_splits
+from looplab.model import ModelConfig, build_model
+from looplab.ngram import NGramLM
+from looplab.train import lm_loss
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return default_splits("kjv", 400_000)
+
+
+@pytest.fixture(scope="module")
+def real_text(splits):
+    return decode_tokens(splits.train)
+
+
+# ---------------------------------------------------------------------------------------------
+# the n-gram model
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("context", [b"and the LOR", b"qqqzx", b""])
+def test_ngram_distribution_sums_to_one(real_text, context):
+    lm = NGramLM(order=4).fit(real_text[:200_000])
+    total = sum(math.exp(lm.token_logprobs(context + bytes([w]))[-1]) for w in range(256))
+    assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def test_ngram_matches_hand_computed_witten_bell():
+    lm = NGramLM(order=2).fit("abab")
+    # unigram add-one: c(b) = 2, N = 4 -> (2+1)/(4+256); context 'a' seen twice, always -> 'b' (T=1)
+    p1 = 3 / 260
+    p_b_given_a = (2 + 1 * p1) / (2 + 1)
+    lp = lm.token_logprobs("ab")
+    assert lp[1] == pytest.approx(math.log(p_b_given_a))
+    assert lp[0] == pytest.approx(math.log((2 + 1) / 260))        # c(a) = 2 as well
+
+
+def test_ngram_prefers_real_text_and_longer_orders_help(splits, real_text):
+    val = splits.val.numpy()
+    bpb = {o: NGramLM(o).fit(splits.train.numpy()).bits_per_byte(val) for o in (1, 3, 5)}
+    assert bpb[5] < bpb[3] < bpb[1] < 8.0
+    lm = NGramLM(5).fit(real_text)
+    rng = np.random.default_rng(0)
+    real = real_text[10_000:10_256]
+    shuffled = "".join(rng.permutation(list(real)))
+    s = lm.logprob_per_byte([real, shuffled])
+    assert s[0] > s[1] + 1.0
+
+
+@pytest.mark.parametrize("order", [0, 8, 2.5, True])
+def test_ngram_bad_order(order):
+    with pytest.raises(ValueError, match="order"):
+        NGramLM(order)
+
+
+def test_ngram_unfitted_raises():
+    with pytest.raises(RuntimeError, match="fit"):
+        NGramLM(3).token_logprobs("abc")
+
+
+# ---------------------------------------------------------------------------------------------
+# model graders
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return build_model(ModelConfig(n_layer=1, n_head=2, n_embd=32, block_size=32), seed=3).eval()
+
+
+def test_model_logprob_matches_training_loss(tiny_model):
+    text = "In the beginning God created"          # 28 bytes + newline < block_size 32
+    ids = torch.tensor([list(("\n" + text).encode())])
+    with torch.inference_mode():
+        loss = float(lm_loss(tiny_model, ids[:, :-1], ids[:, 1:]))
+    got = gr.model_logprob_per_byte(tiny_model, [text])[0]
+    assert got == pytest.approx(-loss, rel=1e-5)
+
+
+def test_model_logprob_long_texts_windowed_and_batched(tiny_model):
+    texts = ["x" * 5, ("and it came to pass " * 7)[:128], "ab"]   # 128 targets: 4 windows of 32
+    full = gr.model_logprob_per_byte(tiny_model, texts, batch_size=8)
+    one = [gr.model_logprob_per_byte(tiny_model, [t], batch_size=1)[0] for t in texts]
+    assert np.allclose(full, one, atol=1e-5)                 # padding never leaks into a score
+    # stride = block: non-overlapping windows, computed by hand
+    ids = torch.tensor([list(("\n" + texts[1]).encode())])
+    n, tot = ids.shape[1] - 1, 0.0
+    with torch.inference_mode():
+        for a in range(0, n, 32):
+            b = min(a + 32, n)
+            tot += float(lm_loss(tiny_model, ids[:, a:b], ids[:, a + 1:b + 1])) * (b - a)
+    assert gr.model_logprob_per_byte(tiny_model, [texts[1]], stride=32)[0] == pytest.approx(-tot / n, rel=1e-5)
+    with pytest.raises(ValueError, match="stride"):
+        gr.model_logprob_per_byte(tiny_model, texts, stride=64)
+
+
+def test_self_grader_needs_a_model_and_watch_generator_binds_it(tiny_model):
+    from looplab import sample
+    g = gr.SelfGrader()
+    with pytest.raises(RuntimeError, match="watch_generator"):
+        g(["abc"])
+    original = sample.sample_text
+    with gr.watch_generator(g):
+        sample.sample_text(tiny_model, 2, 5, seed=0)
+    assert g.model is tiny_model and sample.sample_text is original
+    assert g.lineage == "self" and np.isfinite(g(["abc"])).all()
+
+
+def test_reference_grader():
+    g = gr.ReferenceGrader("and the lord said unto moses go in unto pharaoh")
+    s = g(["and the lord said", "and xqz lord qqq", "12345 !!"])
+    assert s.tolist() == [1.0, 0.5, 0.0]
+    with pytest.raises(ValueError, match="no words"):
+        gr.ReferenceGrader("123 456")
+
+
+def test_grader_agreement():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    assert gr.grader_agreement(a, a * 10) == pytest.approx(1.0)
+    assert gr.grader_agreement(a, -a) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="equal length"):
+        gr.grader_agreement(a, a[:3])
+
+
+# ---------------------------------------------------------------------------------------------
+# filters in the chain
+# ---------------------------------------------------------------------------------------------
+
+def test_top_fraction():
+    s = np.array([0.1, 0.9, 0.5, 0.9, -1.0])
+    assert gr.top_fraction(s, 0.4).tolist() == [1, 3]
+    assert gr.top_fraction(s, 0.5).tolist() == [1, 2, 3]          # ceil(2.5) = 3
+    assert gr.top_fraction(s, 1.0).tolist() == [0, 1, 2, 3, 4]
+    for bad in (0, 1.5, -0.2, True):
+        with pytest.raises(ValueError, match="keep"):
+            gr.top_fraction(s, bad)
+
+
+def test_filters_plug_into_the_chain(splits, real_text):
+    cfg = ChainConfig(generations=2, steps=8, docs=12, doc_bytes=48, n_layer=1, n_head=2, n_embd=32,
+                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+    ng = gr.NGramGrader(real_text, order=4)
+    sel = gr.TopFraction(ng, keep=0.25)
+    ch = run_chain(cfg, select=sel, data=splits, progress=False, device="cpu")
+    scores = ng([d.text for d in ch.docs[0]])
+    assert ch.selected[0] == gr.top_fraction(scores, 0.25).tolist() and len(ch.selected[0]) == 3
+    kept_bytes = sum(len(ch.docs[0][i].text.encode()) for i in ch.selected[0])
+    assert ch.metrics[1]["train_provenance"] == {"gen0": kept_bytes}   # gen 1 trained on the kept 3 only
+    h = sel.history[0]
+    assert h["mean_kept"] >= h["mean_all"] and h["threshold"] == pytest.approx(scores[ch.selected[0]].min())
+    r1, r2 = gr.RandomFraction(0.5, seed=1), gr.RandomFraction(0.5, seed=1)
+    a, b = r1(ch.docs[0], 0), r2(ch.docs[0], 0)
+    assert [id(d) for d in a] == [id(d) for d in b] and len(a) == 6
+    assert repr(sel) == "TopFraction(ngram4, keep=0.25)"
+
+
+def test_run_strategies_shares_gen0_and_self_grades(splits):
+    cfg = ChainConfig(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
+                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+    runs = gr.run_strategies(cfg, ["replace", "self-filter", "indep-filter"], [0], splits, keep=0.5,
+                             progress=False, device="cpu")
+    assert [r.strategy.name for r in runs][0] == "self-filter"             # runs first: it grades gen 0
+    g0 = {r.strategy.name: r.chain.docs[0] for r in runs}
+    assert [d.text for d in g0["replace"]] == [d.text for d in g0["self-filter"]]
+    self_run = [r for r in runs if r.strategy.name == "self-filter"][0]
+    assert len(self_run.select.history) == 2 and self_run.select.history[0]["kept"] == 4
+    tab = gr.strategy_table(runs)
+    assert set(tab["strategy"]) == {"replace", "self-filter", "indep-filter"} and len(tab) == 6
+    summ = gr.last_generation_summary(tab)
+    assert summ.loc["replace", ("val_bpb", "count")] == 1
+    with pytest.raises(ValueError, match="unknown strategy"):
+        gr.run_strategies(cfg, ["nope"], [0], splits)
+
+
+def test_beyond_spread():
+    t = pd.DataFrame({"strategy": ["a", "a", "b", "b", "a"], "generation": [3, 3, 3, 3, 2],
+                      "val_bpb": [2.0, 2.1, 2.2, 2.3, 9.0]})
+    assert gr.beyond_spread(t, "a", "b") and not gr.beyond_spread(t, "b", "a")
+    t.loc[1, "val_bpb"] = 2.25                                          # ranges now overlap
+    assert not gr.beyond_spread(t, "a", "b")
+    with pytest.raises(ValueError, match="no rows"):
+        gr.beyond_spread(t, "a", "zzz")
+
+
+# ---------------------------------------------------------------------------------------------
+# re-grading a loop's ledger
+# ---------------------------------------------------------------------------------------------
+
+def test_regrade_on_sealed_test(splits):
+    from looplab.config import get_scale
+    from looplab.research.runner import Runner
+    runner = Runner(get_scale("smoke"), data=splits, steps=6, eval_batches=2)
+    base = {"lr": 2e-3, "n_layer": 2}
+    recs = [{"exp": 1, "status": "baseline", "config": base, "seed": 0, "val_bpb": 5.0},
+            {"exp": 2, "status": "baseline", "config": base, "seed": 1, "val_bpb": 5.2},
+            {"exp": 3, "status": "kept", "config": {**base, "lr": 8e-3}, "changes": {"lr": 8e-3}, "seed": 0,
+             "val_bpb": 4.6, "proposer": "random"},
+            {"exp": 4, "status": "discarded", "config": {**base, "lr": 1e-4}, "seed": 0, "val_bpb": 6.0}]
+    reads = len(splits.test_reads)
+    df = gr.regrade(recs, lambda c, s: runner.test(c, s, reason="test: re-grade a kept claim"), base,
+                    fresh_seeds=[11, 12], progress=False)
+    assert len(splits.test_reads) == reads + 4                           # (baseline + 1 kept) x 2 seeds
+    row = df.iloc[0]
+    assert row["exp"] == 3 and row["claimed_gain"] == pytest.approx(0.5)
+    b = np.array(df.attrs["baseline_test_bpb"])
+    assert row["measured_gain"] == pytest.approx(b.mean() - row["test_bpb_mean"])
+    assert np.isfinite(row["gain_se"]) and row["holds"] == (row["measured_gain"] > 2 * row["gain_se"])
+    with pytest.raises(ValueError, match="already used"):
+        gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[0, 5])
+    with pytest.raises(ValueError, match="at least 2"):
+        gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[7])
