@@ -371,14 +371,16 @@ class StrategyRun:
 
 
 def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[int], splits, *,
-                   keep: float = 0.5, graders: Mapping | None = None, out_dir=None,
+                   keep: float = 0.5, graders: Mapping | None = None, out_dir=None, fresh: bool = False,
                    progress: bool = True, device: str | None = None) -> list[StrategyRun]:
     """Run every strategy for every seed; chains of one seed share their generation 0.
 
     ``base``: a :class:`looplab.collapse.ChainConfig` (its ``mode`` and ``seed`` are replaced).
     ``base.docs`` documents are sampled per generation and ``keep`` of them are trained on, for
     every strategy alike. ``graders``: from :func:`make_graders` (built if ``None``).
-    ``out_dir``: a folder to save (and resume) every chain in.
+    ``out_dir``: a folder to save every chain in (``<out_dir>/<strategy>-s<seed>/``); a chain
+    found there with the same config is resumed (finished generations are loaded, not rerun)
+    unless ``fresh``, which starts every chain over.
     """
     from dataclasses import replace as dc_replace
     from pathlib import Path
@@ -411,7 +413,7 @@ def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[i
         watch = watch_generator(select.grader) if s.grader == "self" else contextlib.nullcontext()
         with watch:
             chain = run_chain(cfg, path, select=select, data=splits, progress=False, device=device,
-                              share_gen0=shared.get(seed))
+                              share_gen0=shared.get(seed), fresh=fresh and path is not None)
         shared.setdefault(seed, chain)
         runs.append(StrategyRun(s, chain, select))
     return runs
