@@ -240,7 +240,7 @@ def default_space(base: Mapping) -> SearchSpace:
         Param("weight_decay", "float", 0.0, 0.3, step=0.05, help="AdamW weight decay"),
         Param("dropout", "float", 0.0, 0.3, step=0.1, help="dropout probability"),
         Param("n_layer", "int", 1, layers + 1, step=1, help="transformer blocks"),
-        Param("n_head", "choice", choices=(1, 2, 4, 8), help="attention heads (must divide n_embd)"),
+        Param("n_head", "choice", choices=(1, 2, 3, 4, 6, 8), help="attention heads (must divide n_embd)"),
         Param("n_embd", "choice", choices=_around(w, (0.5, 0.75, 1.25, 1.5), 8), help="model width"),
         Param("batch_size", "choice", choices=_around(b, (0.5, 0.75, 1.5), 2), help="sequences per step"),
     ]

@@ -1,0 +1,182 @@
+"""The loop with real training (smoke sizes): baselines, random and TPE, keep/discard, resume after
+SIGKILL mid-experiment, the sealed test read once, human sign-off (scripted and widget clicks)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from looplab.research.ledger import Ledger
+from looplab.research.loop import ResearchLoop, SealedError
+from looplab.research.proposers import RandomProposer, TPEProposer, check
+from looplab.research.signoff import AutoApprove, Decision, Scripted, SignOffPanel, default_signoff
+from research_support import smoke_runner, smoke_space
+
+HERE = Path(__file__).resolve().parent
+
+
+def _loop(path, runner=None, signoff=None, k=2.0):
+    return ResearchLoop(smoke_space(), runner or smoke_runner(), path, k=k,
+                        signoff=signoff or AutoApprove(announce=False), verbose=False)
+
+
+def test_random_and_tpe_share_one_baseline(tmp_path):
+    loop = _loop(tmp_path / "l.jsonl")
+    nf = loop.baseline(2, progress=False)
+    assert nf.n == 2 and nf.sigma >= 0
+    r = loop.run(RandomProposer(0), 3, progress=False)
+    t = loop.run(TPEProposer(0), 3, progress=False)
+    assert [x["status"] in ("kept", "discarded") for x in r + t] == [True] * 6
+    recs = Ledger(tmp_path / "l.jsonl").records()
+    assert [x["exp"] for x in recs] == list(range(1, 9))  # numbered once each, in order
+    for x in r + t:  # the keep rule as logged matches the rule applied to the logged numbers
+        assert (x["status"] == "kept") == (x["best_before"] - x["val_bpb"] > 2.0 * nf.sigma)
+        assert x["steps"] >= 1 and x["flops"] > 0 and x["signoff"] == "auto-approve policy"
+    assert loop.run(TPEProposer(0), 3, progress=False) == t  # budget already spent: nothing new
+    df = loop.ledger.to_frame()
+    assert set(df["proposer"]) == {"baseline", "random", "tpe"}
+
+
+def test_tpe_rebuilds_from_history_deterministically(tmp_path):
+    loop = _loop(tmp_path / "l.jsonl")
+    loop.baseline(2, progress=False)
+    loop.run(TPEProposer(3), 2, progress=False)
+    hist, st = loop.records("tpe"), loop.state("tpe")
+    a = TPEProposer(3).propose(loop.space, hist, st["incumbent"], 2)
+    b = TPEProposer(3).propose(loop.space, hist, st["incumbent"], 2)
+    assert a.valid and a.config == b.config
+
+
+KILLED_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, {here!r})
+    from research_support import smoke_runner, smoke_space
+    from looplab.research.loop import ResearchLoop
+    from looplab.research.proposers import RandomProposer
+    from looplab.research.signoff import AutoApprove
+    runner = smoke_runner()
+    calls = []
+    def run(cfg, seed):
+        calls.append(cfg)
+        if len(calls) == 5:  # baseline x2, two experiments, then hang inside the third
+            open({marker!r}, "w").write(json.dumps(cfg))
+            time.sleep(120)
+        return runner(cfg, seed)
+    loop = ResearchLoop(smoke_space(), run, {ledger!r}, signoff=AutoApprove(announce=False), verbose=False)
+    loop.baseline(2, progress=False)
+    loop.run(RandomProposer(7), 4, progress=False)
+""")
+
+
+def test_kill_mid_experiment_then_resume_loses_and_duplicates_nothing(tmp_path):
+    ledger, marker = tmp_path / "l.jsonl", tmp_path / "running.json"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_SCRIPT.format(here=str(HERE), marker=str(marker), ledger=str(ledger)))
+    proc = subprocess.Popen([sys.executable, str(script)], env={**os.environ, "LOOPLAB_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        t0 = time.time()
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.time() - t0 < 90, "the loop never reached its third experiment"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    before = Ledger(ledger).records()
+    assert [r["status"] for r in before][:2] == ["baseline", "baseline"] and len(before) == 4
+    running = json.loads(marker.read_text())
+
+    ran = []
+    runner = smoke_runner()
+
+    def run(cfg, seed):
+        ran.append(cfg)
+        return runner(cfg, seed)
+
+    loop = _loop(ledger, runner=run)
+    loop.baseline(2, progress=False)  # already there: runs nothing
+    recs = loop.run(RandomProposer(7), 4, progress=False)
+    assert ran[0] == running  # the interrupted experiment is rerun, exactly as proposed
+    assert len(ran) == 2
+    assert [r["slot"] for r in recs] == [0, 1, 2, 3]
+    after = Ledger(ledger).records()
+    assert after[:4] == before  # nothing lost or rewritten
+    assert len(after) == 6 and len({json.dumps(r["config"], sort_keys=True) for r in after[2:]}) == 4
+
+
+def test_sealed_test_is_read_once(tmp_path):
+    runner = smoke_runner()
+    loop = _loop(tmp_path / "l.jsonl", runner=runner, k=0.0)
+    loop.baseline(2, progress=False)
+    loop.run(RandomProposer(1), 2, progress=False)
+    rec = loop.final_test(runner.test)
+    assert rec["status"] == "test" and 0 < rec["test_bpb"] < 9
+    assert len(runner.data.test_reads) == 1
+    with pytest.raises(SealedError, match="already read"):
+        loop.final_test(runner.test)
+    assert len(runner.data.test_reads) == 1
+
+
+def test_scripted_sign_off_reject_edit(tmp_path):
+    decisions = [Decision("reject", by="human", note="too risky"),
+                 Decision("edit", by="human", changes={"lr": 0.003}),
+                 Decision("edit", by="human", changes={"lr": 5.0}),   # a bad edit is rejected, not run
+                 Decision("approve", by="human")]
+    loop = _loop(tmp_path / "l.jsonl", signoff=Scripted(decisions))
+    loop.baseline(2, progress=False)
+    recs = loop.run(RandomProposer(2), 2, progress=False)
+    assert [r["status"] for r in recs][0] == "rejected" and recs[0]["reason"] == "too risky"
+    assert recs[1]["edited_by_human"] and recs[1]["config"]["lr"] == 0.003 and recs[1]["signoff"] == "human"
+    assert recs[2]["status"] == "rejected" and "human edit invalid" in recs[2]["reason"]
+    assert recs[3]["status"] in ("kept", "discarded")
+
+
+def test_auto_approve_is_announced(capsys, monkeypatch):
+    monkeypatch.delenv("LOOPLAB_SIGNOFF", raising=False)
+    pol = default_signoff()
+    assert isinstance(pol, AutoApprove)
+    assert "SIGN-OFF POLICY: auto-approve" in capsys.readouterr().out
+    monkeypatch.setenv("LOOPLAB_SIGNOFF", "widgets")
+    assert default_signoff() == "widgets"
+    monkeypatch.setenv("LOOPLAB_SIGNOFF", "maybe")
+    with pytest.raises(ValueError, match="widgets' or 'auto"):
+        default_signoff()
+
+
+def test_widget_buttons_deliver_decisions():
+    space = smoke_space()
+    p = check(space, "random", {"lr": 0.004}, space.base, [], "try a higher lr")
+    got = []
+    panel = SignOffPanel(p, got.append, exp=3)
+    panel.approve.click()
+    panel.reject.click()  # a second click after a decision is ignored
+    assert [d.action for d in got] == ["approve"] and got[0].by == "human"
+    got.clear()
+
+    def validate(ch):
+        q = check(space, "x", ch, space.base, [])
+        return None if q.valid else q.reason
+
+    panel = SignOffPanel(p, got.append, validate=validate)
+    panel.edit.click()
+    panel.editor.value = '{"lr": 9}'
+    panel.submit.click()
+    assert not got and "out of range" in panel.msg.value
+    panel.editor.value = '{"lr": 0.001}'
+    panel.submit.click()
+    assert got[0].action == "edit" and got[0].changes == {"lr": 0.001}
+
+
+def test_repeat_of_a_ledger_config_is_rejected():
+    space = smoke_space()
+    done = [{"status": "discarded", "config": space.validate({"lr": 0.004})}]
+    p = check(space, "llm", {"lr": 0.004}, space.base, done)
+    assert not p.valid and "already run" in p.reason
