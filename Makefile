@@ -19,7 +19,7 @@ PORT      ?= 8888
 NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest course labs clean bench
+.PHONY: setup lab test unit nbtest course labs clean bench browser-deps
 
 setup: $(STAMP)
 
@@ -55,7 +55,28 @@ nbtest: $(STAMP)
 # only; setup, which needs the package index, has finished before it starts).
 NETLESS := $(shell unshare -rn sh -c 'ip link set lo up' 2>/dev/null && echo yes)
 
-test: $(STAMP)
+# tests/test_browser.py drives JupyterLab with a real Chromium (Debian's /usr/bin/chromium, via
+# the playwright package of the dev extra; playwright's own browser download is never used).
+# As root with apt-get, install the Debian packages when missing; otherwise say why not and go
+# on: the browser test then skips with that reason. Never fails the build. Runs before the
+# network namespace is entered, since apt needs the network.
+CHROMIUM  ?= $(or $(LOOPLAB_CHROMIUM),/usr/bin/chromium)
+
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then \
+	    echo "browser-deps: $(CHROMIUM) present"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	    echo "browser-deps: skipped: not root, so Chromium is not installed (tests/test_browser.py will skip; install the chromium package to run it)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "browser-deps: skipped: no apt-get here (tests/test_browser.py will skip; install Chromium at $(CHROMIUM) to run it)"; \
+	else \
+	    echo "browser-deps: installing Debian's chromium and chromium-driver (apt-get, a few minutes, once)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1; \
+	    if [ -x "$(CHROMIUM)" ]; then echo "browser-deps: installed $(CHROMIUM)"; \
+	    else echo "browser-deps: apt-get did not install $(CHROMIUM) (no package index reachable?); tests/test_browser.py will skip"; fi; \
+	fi
+
+test: $(STAMP) browser-deps
 ifeq ($(NETLESS),yes)
 	@echo "== tests run with no network: a fresh network namespace with loopback only =="
 	unshare -rn sh -c 'ip link set lo up && exec $(MAKE) --no-print-directory unit nbtest'
