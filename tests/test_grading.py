@@ -192,6 +192,8 @@ def test_beyond_spread():
     assert not gr.beyond_spread(t, "a", "b")
     with pytest.raises(ValueError, match="no rows"):
         gr.beyond_spread(t, "a", "zzz")
+    one = t[t.index != 3]                                               # b keeps a single seed
+    assert gr.beyond_spread(one, "a", "b") is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -433,16 +433,20 @@ def last_generation_summary(table, metrics: Sequence[str] = ("val_bpb", "rare_su
     return out
 
 
-def beyond_spread(table, better: str, worse: str, metric: str = "val_bpb", lower_is_better: bool = True) -> bool:
+def beyond_spread(table, better: str, worse: str, metric: str = "val_bpb",
+                  lower_is_better: bool = True) -> bool | None:
     """True if, at the last generation, EVERY seed of ``better`` beats EVERY seed of ``worse``.
 
     The strictest reading of "beyond seed spread": the two ranges over seeds do not overlap.
+    ``None`` when either strategy has fewer than 2 seeds: one seed has no spread to beat.
     """
     last = table[table["generation"] == table["generation"].max()]
     a = last.loc[last["strategy"] == better, metric].to_numpy()
     b = last.loc[last["strategy"] == worse, metric].to_numpy()
     if len(a) == 0 or len(b) == 0:
         raise ValueError(f"no rows for strategy {better!r} or {worse!r}; have {sorted(set(last['strategy']))}")
+    if len(a) < 2 or len(b) < 2:
+        return None
     return bool(a.max() < b.min()) if lower_is_better else bool(a.min() > b.max())
 
 
