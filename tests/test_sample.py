@@ -70,3 +70,12 @@ def test_bad_sampling_args(model, kw, msg):
     args.update(kw)
     with pytest.raises(ValueError, match=msg):
         sample_tokens(model, **args)
+
+
+def test_draws_follow_the_distribution():
+    p = torch.tensor([0.5, 0.3, 0.15, 0.05, 0.0])
+    logits = torch.log(p).repeat(20000, 1)
+    draws = pick_next(logits, generator=torch.Generator().manual_seed(1))
+    freq = torch.bincount(draws, minlength=5).float() / 20000
+    assert torch.allclose(freq, p, atol=0.015), freq
+    assert freq[4] == 0  # a zero-probability token is never drawn

@@ -1,0 +1,148 @@
+"""Training throughput of the lesson-02 model: achieved FLOP/s / measured fp32 matmul FLOP/s.
+
+    python bench/bench_train.py [--scale workshop] [--steps 150] [--rounds 3]
+
+In one process, alternately: (a) the best rate of a dense 1024x1024 fp32 matmul (the MFU
+yardstick, ``looplab.hardware.measure_matmul_flops``), (b) ``looplab.train.train`` on the
+scale's lesson model (tokens/s x FLOPs per token). The best of ``rounds`` of each is kept, so a
+burst of load from another process lowers neither by much. Also reported, as references for the
+same sizes in the same process:
+
+* ``nanogpt-style``: a hand-written GPT (the nanoGPT layout) with the same step and optimizer;
+* ``hf gelu_new``: transformers' GPT-2 with its default tanh-approximate GELU, which is
+  built from ~8 separate element-wise ops (the course model uses exact GELU, one fused op).
+
+Goal: ratio >= 0.50 on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import load_note, machine, setup_bench  # noqa: E402
+
+
+def nanogpt_model(cfg):
+    """A minimal hand-written GPT with nanoGPT's layout, for reference."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Block(nn.Module):
+        def __init__(self, d, h):
+            super().__init__()
+            self.h = h
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(C, 2)
+            q, k, v = (t.view(B, T, self.h, -1).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+            self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+            self.h = nn.ModuleList(Block(cfg.n_embd, cfg.n_head) for _ in range(cfg.n_layer))
+            self.ln = nn.LayerNorm(cfg.n_embd)
+
+        def forward(self, input_ids):
+            x = self.wte(input_ids) + self.wpe(torch.arange(input_ids.shape[1]))
+            for b in self.h:
+                x = b(x)
+
+            class Out:
+                pass
+            o = Out()
+            o.logits = self.ln(x) @ self.wte.weight.T
+            return o
+
+    torch.manual_seed(0)
+    return GPT()
+
+
+def time_steps(model, cfg, steps: int) -> float:
+    """tokens/s of ``steps`` library train_steps on ``model`` (after 5 warm-up steps)."""
+    import torch
+
+    from looplab.data import default_splits, get_batch
+    from looplab.train import make_optimizer, train_step
+
+    sp = default_splits("kjv", 2_000_000)
+    g = torch.Generator().manual_seed(0)
+    opt = make_optimizer(model, cfg)
+    model.train()
+    for _ in range(5):
+        train_step(model, opt, *get_batch(sp.train, cfg.batch_size, cfg.block_size, g), lr=1e-3)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step(model, opt, *get_batch(sp.train, cfg.batch_size, cfg.block_size, g), lr=1e-3)
+    return steps * cfg.batch_size * cfg.block_size / (time.perf_counter() - t0)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", default="workshop")
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-refs", action="store_true", help="skip the reference models")
+    a = p.parse_args(argv)
+    threads = setup_bench(a.threads)
+
+    from transformers.activations import ACT2FN
+
+    from looplab.config import get_scale
+    from looplab.data import default_splits
+    from looplab.hardware import measure_matmul_flops
+    from looplab.model import build_model, flops_per_token, n_params
+    from looplab.train import Budget, TrainConfig, train
+
+    cfg = TrainConfig.from_scale(get_scale(a.scale))
+    mcfg = cfg.model_config()
+    fpt = flops_per_token(mcfg)
+    sp = default_splits("kjv", 2_000_000)
+    print(f"machine: {machine()}; {load_note()}")
+    print(f"model  : {a.scale} scale, {mcfg}, {n_params(build_model(mcfg, seed=0)):,} params, "
+          f"batch {cfg.batch_size}, {fpt / 1e6:.2f} MFLOP/token")
+
+    peaks, lib, refs = [], [], {"nanogpt-style": [], "hf gelu_new": []}
+    for r in range(a.rounds):
+        peaks.append(measure_matmul_flops(n=1024, repeats=3, seconds=0.4))
+        res = train(cfg.replace(seed=r), Budget(steps=a.steps), sp, progress=False, measure_peak=False)
+        lib.append(res.tokens_per_s)
+        line = f"round {r}: peak {peaks[-1] / 1e9:6.1f} GFLOP/s | looplab.train {lib[-1]:8,.0f} tok/s"
+        if not a.no_refs:
+            refs["nanogpt-style"].append(time_steps(nanogpt_model(mcfg), cfg, a.steps))
+            m = build_model(mcfg, seed=0)
+            for blk in m.transformer.h:
+                blk.mlp.act = ACT2FN["gelu_new"]
+            refs["hf gelu_new"].append(time_steps(m, cfg, a.steps))
+            line += "".join(f" | {k} {v[-1]:8,.0f} tok/s" for k, v in refs.items())
+        print(line, flush=True)
+    peak = max(peaks)
+    best = max(lib)
+    ratio = best * fpt / peak
+    out = {"machine": machine(), "threads": threads, "peak_flops": peak, "tokens_per_s": best,
+           "flops_per_s": best * fpt, "ratio": ratio}
+    print(f"\nbest peak (dense fp32 1024^3 matmul): {peak / 1e9:.1f} GFLOP/s")
+    print(f"looplab.train: {best:,.0f} tok/s x {fpt / 1e6:.3f} MFLOP/token = {best * fpt / 1e9:.1f} GFLOP/s")
+    print(f"RATIO achieved / peak = {ratio:.3f}   (goal >= 0.50)")
+    if not a.no_refs:
+        for k, v in refs.items():
+            out[f"ratio {k}"] = max(v) * fpt / peak
+            print(f"  reference {k:14s}: {max(v):,.0f} tok/s, ratio {max(v) * fpt / peak:.3f}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
