@@ -59,6 +59,10 @@ class ResearchLoop:
                                         "use loop.interactive(...) to sign off by hand")
         return self._signoff
 
+    @signoff.setter
+    def signoff(self, policy) -> None:
+        self._signoff = policy
+
     # -- ledger views -------------------------------------------------------------------------
     def records(self, proposer: str | None = None) -> list[dict]:
         recs = self.ledger.records()

@@ -70,7 +70,8 @@ def plot_compare(df, proposers, baseline: float, sigma: float | None = None, ax=
 
 
 def summary_table(df, proposers, baseline: float):
-    """One row per proposer: experiments run, rejected proposals, kept, best val_bpb, gain, costs."""
+    """One row per proposer: experiments, proposals (invalid ones rejected by the validator), the
+    valid-proposal rate, kept runs, best val_bpb, gain over the baseline mean, compute and LLM costs."""
     import pandas as pd
     rows = []
     for name in proposers:
@@ -78,12 +79,14 @@ def summary_table(df, proposers, baseline: float):
         runs = sub[sub["status"].isin(RUN)]
         kept = runs[runs["status"] == "kept"]
         llm = [x for x in sub.get("llm", pd.Series(dtype=object)).tolist() if isinstance(x, dict)]
-        proposals = len(runs) + int((sub["status"] == "rejected").sum())
+        rejected = sub[sub["status"] == "rejected"]
+        invalid = int((rejected["signoff"] == "validator").sum()) if len(rejected) else 0
+        proposals = len(runs) + len(rejected)
         best = float(kept["val_bpb"].min()) if len(kept) else baseline
         rows.append({
             "proposer": name, "experiments run": len(runs), "proposals": proposals,
-            "rejected": int((sub["status"] == "rejected").sum()),
-            "valid rate": (len(runs) / proposals) if proposals else float("nan"),
+            "invalid": invalid, "rejected by human": len(rejected) - invalid,
+            "valid rate": (1 - invalid / proposals) if proposals else float("nan"),
             "kept": len(kept), "best val_bpb": best, "gain vs baseline": baseline - best,
             "train wall s": float(runs["wall_s"].sum()) if "wall_s" in runs else float("nan"),
             "train GPU-$": float(runs["cost_usd"].fillna(0).sum()) if "cost_usd" in runs else float("nan"),
