@@ -55,7 +55,7 @@ class Scale:
 SCALES = {
     "smoke": Scale(
         name="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
-        train_steps=40, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
+        train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
         sample_tokens=120,
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=2,
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
