@@ -291,3 +291,15 @@ def test_synthetic_fraction_sweep(splits):
         C.synthetic_fraction_sweep([1.0], syn, _tiny(), total_docs=32, data=splits, progress=False)
     with pytest.raises(ValueError, match="fraction 1.5"):
         C.synthetic_fraction_sweep([1.5], syn, _tiny(), total_docs=16, data=splits, progress=False)
+
+
+def test_share_gen0_model_across_sampling_settings(splits):
+    full = C.run_chain(_tiny(generations=1), data=splits, progress=False)
+    assert full.gen0_model is not None
+    trunc = C.run_chain(_tiny(generations=2, top_p=0.5), data=splits, progress=False, share_gen0=full)
+    own = C.run_chain(_tiny(generations=2, top_p=0.5), data=splits, progress=False)
+    # same generation-0 model (not retrained), new samples with the truncated sampler
+    assert trunc.metrics[0]["shared_from"] == full.config.name
+    assert trunc.metrics[0]["val_bpb"] == own.metrics[0]["val_bpb"] == full.metrics[0]["val_bpb"]
+    assert [d.text for d in trunc.docs[0]] == [d.text for d in own.docs[0]] != [d.text for d in full.docs[0]]
+    assert trunc.metrics[1]["val_bpb"] == own.metrics[1]["val_bpb"]

@@ -404,6 +404,7 @@ class ChainStore:
 # ============================================================================================
 
 CHAIN_MODES = ("replace", "accumulate", "mix")
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 Select = Callable[[list[Doc], int], list[Doc]]
 """A filter hook: given generation k's synthetic docs and k, return those that may be trained on."""
@@ -531,6 +532,7 @@ class ChainResult:
     band: tm.RareBand
     root: Path | None = None
     wall_s: float = 0.0
+    gen0_model: object = field(default=None, repr=False)   # in memory only, when trained (or shared) here
 
     def table(self):
         """One row per generation: val_bpb on real text and the text metrics of its samples."""
@@ -587,10 +589,10 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     A finished generation found on disk is loaded, not recomputed.
 
     ``data``: a :class:`looplab.data.Splits` to use instead of loading ``config.corpus``.
-    ``share_gen0``: a chain with the same model, data, sampling and seed; its generation 0 (which
-    does not depend on the mode) is reused instead of trained again.
+    ``share_gen0``: a chain with the same model, data and seed; its generation 0 (which does not
+    depend on the mode) is reused instead of trained again: its documents too when the sampling
+    settings match, else only its model (kept in memory as ``gen0_model``), sampled anew.
     """
-    from .train import bpb_from_loss, train, Budget
     from .sample import sample_text
     from tqdm.auto import tqdm
 
@@ -610,15 +612,19 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     store = ChainStore(out_dir) if out_dir is not None else None
     if store is not None:
         store.open(fp, fresh=fresh)
+    share_docs = share_model = False
     if share_gen0 is not None:
         a, b = share_gen0.config.fingerprint(), c.fingerprint()
-        for key in ("mode", "real_frac"):
+        for key in ("mode", "real_frac") + SAMPLING_FIELDS:
             a.pop(key), b.pop(key)
-        if a != b or share_gen0.config.real_docs != c.real_docs:
+        if a != b:
             diff = sorted(k for k in a if a[k] != b.get(k))
             raise ValueError(f"share_gen0: that chain's generation 0 differs from this one's (in: {', '.join(diff)})")
+        share_docs = all(getattr(share_gen0.config, f) == getattr(c, f) for f in SAMPLING_FIELDS)
+        share_model = not share_docs and share_gen0.gen0_model is not None
 
     metrics: list[dict] = []
+    gen0_model = None
     all_docs: list[list[Doc]] = []
     selected: list[list[int]] = []
     bar = tqdm(range(c.generations), desc=c.name, disable=not progress, leave=False)
@@ -627,9 +633,9 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
             m, docs = store.load_metrics(k), store.load_docs(k)
             metrics.append(m), all_docs.append(docs), selected.append(m["selected_idx"])
             continue
-        if k == 0 and share_gen0 is not None:
+        if k == 0 and share_docs:                                    # same model, same samples
             m = dict(share_gen0.metrics[0], shared_from=share_gen0.config.name)
-            docs, keep = share_gen0.docs[0], share_gen0.selected[0]
+            docs, keep, gen0_model = share_gen0.docs[0], share_gen0.selected[0], share_gen0.gen0_model
             if select is not None:
                 keep = _apply_select(select, docs, 0)
                 m.update(selected=len(keep), selected_idx=keep)
@@ -638,28 +644,15 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
                 store.save_generation(0, docs, m)
             continue
         t0 = time.perf_counter()
-        # --- 1. the training set -------------------------------------------------------------
-        prev = [all_docs[k - 1][i] for i in selected[k - 1]] if k > 0 else []
+        if k == 0 and share_model:      # same generation-0 model, other sampling settings: sample only
+            model, m0 = share_gen0.gen0_model, share_gen0.metrics[0]
+            m = {key: m0[key] for key in ("val_loss", "val_bpb", "train_bytes", "train_provenance", "steps",
+                                          "tokens_per_s", "train_s")}
+            m["shared_from"] = share_gen0.config.name
+        else:
+            model, m = _train_generation(c, k, real_train, train_text, all_docs, selected, val_tokens, device)
         if k == 0:
-            train_docs = real_train
-        elif c.mode == "replace":
-            train_docs = prev
-        elif c.mode == "accumulate":
-            train_docs = real_train + [all_docs[j][i] for j in range(k) for i in selected[j]]
-        else:  # mix
-            n_mix = max(1, round(len(prev) * c.real_frac / (1 - c.real_frac)))
-            train_docs = real_docs(train_text, n_mix, c.doc_bytes, seed=c.seed * 1000 + k,
-                                   source=c.corpus) + prev
-        tokens = docs_to_tokens(train_docs, seed=c.seed * 1000 + k)
-        if len(tokens) < c.block_size + 2:
-            raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
-                             f"{len(prev)} docs); need more than block_size={c.block_size}")
-        # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
-        res = train(chain_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
-                    train_tokens=tokens, val_tokens=val_tokens, progress=False, device=device,
-                    measure_peak=False)
-        model = res.model.eval()
-        val_loss = res.val_loss          # eval_batches fixed batches of the real val split (seed 0)
+            gen0_model = model
         t_train = time.perf_counter() - t0
         # --- 3. sample the next generation's data, with provenance ----------------------------
         model_id = f"{c.name}/gen{k}@{weights_hash(model)}"
@@ -671,11 +664,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
         keep = _apply_select(select, docs, k) if select is not None else list(range(len(docs)))
         t_sample = time.perf_counter() - t0 - t_train
         # --- 4. metrics, saved as we go -------------------------------------------------------
-        m = {"generation": k, "model_id": model_id, "val_loss": float(val_loss),
-             "val_bpb": float(bpb_from_loss(val_loss)), "train_bytes": int(len(tokens)),
-             "train_provenance": provenance_counts(train_docs), "steps": int(res.steps),
-             "tokens_per_s": float(res.tokens_per_s), "train_s": t_train, "sample_s": t_sample,
-             "selected": len(keep), "selected_idx": keep, "examples": texts[:3]}
+        m.update({"generation": k, "model_id": model_id, "sample_s": t_sample, "selected": len(keep),
+                  "selected_idx": keep, "examples": texts[:3]})
         m.update(tm.text_report(texts, band))
         m["wall_s"] = time.perf_counter() - t0
         metrics.append(m), all_docs.append(docs), selected.append(keep)
@@ -683,7 +673,39 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
             store.save_generation(k, docs, m, model=model if save_models else None)
         bar.set_postfix(val_bpb=f"{m['val_bpb']:.3f}", rare=f"{m['rare_survival']:.3f}")
     return ChainResult(c, metrics, all_docs, selected, reference, band,
-                       None if out_dir is None else Path(out_dir), time.perf_counter() - t_start)
+                       None if out_dir is None else Path(out_dir), time.perf_counter() - t_start, gen0_model)
+
+
+def _train_generation(c: ChainConfig, k: int, real_train: list[Doc], train_text: str,
+                      all_docs: list[list[Doc]], selected: list[list[int]], val_tokens, device):
+    """Build generation k's training set, train a fresh model on it, measure it on real val text."""
+    from .train import Budget, train
+    t0 = time.perf_counter()
+    # --- 1. the training set -----------------------------------------------------------------
+    prev = [all_docs[k - 1][i] for i in selected[k - 1]] if k > 0 else []
+    if k == 0:
+        train_docs = real_train
+    elif c.mode == "replace":
+        train_docs = prev
+    elif c.mode == "accumulate":
+        train_docs = real_train + [all_docs[j][i] for j in range(k) for i in selected[j]]
+    else:  # mix
+        n_mix = max(1, round(len(prev) * c.real_frac / (1 - c.real_frac)))
+        train_docs = real_docs(train_text, n_mix, c.doc_bytes, seed=c.seed * 1000 + k,
+                               source=c.corpus) + prev
+    tokens = docs_to_tokens(train_docs, seed=c.seed * 1000 + k)
+    if len(tokens) < c.block_size + 2:
+        raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
+                         f"{len(prev)} docs); need more than block_size={c.block_size}")
+    # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
+    res = train(chain_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
+                train_tokens=tokens, val_tokens=val_tokens, progress=False, device=device,
+                measure_peak=False)
+    model = res.model.eval()
+    return model, {"val_loss": float(res.val_loss),      # eval_batches fixed batches of the real val split
+                   "val_bpb": float(res.val_bpb), "train_bytes": int(len(tokens)),
+                   "train_provenance": provenance_counts(train_docs), "steps": int(res.steps),
+                   "tokens_per_s": float(res.tokens_per_s), "train_s": time.perf_counter() - t0}
 
 
 def _apply_select(select: Select, docs: list[Doc], k: int) -> list[int]:
