@@ -123,6 +123,24 @@ def smollm2_path() -> tuple[str, str]:
     return folder, ggufs[0]
 
 
+class _QuietGGUF:
+    """Silence the per-tensor progress bar of transformers' GGUF converter while loading."""
+
+    def __init__(self):
+        try:
+            import transformers.modeling_gguf_pytorch_utils as g
+        except ImportError:
+            self.mod = None
+            return
+        self.mod, self.tqdm = g, getattr(g, "tqdm", None)
+        if self.tqdm is not None:
+            g.tqdm = lambda it, *a, **kw: it
+
+    def restore(self):
+        if self.mod is not None and self.tqdm is not None:
+            self.mod.tqdm = self.tqdm
+
+
 def load_hf(model_id: str, gguf_file: str | None = None):
     """Load (once per process) a tokenizer and causal LM; a hub id offline fails clearly."""
     key = (model_id, gguf_file)
@@ -135,6 +153,7 @@ def load_hf(model_id: str, gguf_file: str | None = None):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    quiet = _QuietGGUF() if gguf_file else None
     try:
         tok = AutoTokenizer.from_pretrained(model_id, **kw)
         model = AutoModelForCausalLM.from_pretrained(model_id, dtype=torch.float32, **kw)
@@ -147,6 +166,8 @@ def load_hf(model_id: str, gguf_file: str | None = None):
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
+        if quiet:
+            quiet.restore()
     model.eval()
     _HF_CACHE[key] = (tok, model)
     return tok, model
