@@ -490,7 +490,7 @@ class ChainConfig:
 
 def decode_tokens(tokens) -> str:
     """Byte token ids (a 1-D tensor) back to text; a broken UTF-8 sequence becomes U+FFFD."""
-    return bytes(int(t) for t in tokens.tolist()).decode("utf-8", errors="replace")
+    return np.asarray(tokens.cpu(), dtype=np.uint8).tobytes().decode("utf-8", errors="replace")
 
 
 def real_docs(text: str, n: int, doc_bytes: int, seed: int, source: str = "real") -> list[Doc]:
@@ -517,7 +517,7 @@ def docs_to_tokens(docs: Sequence[Doc], seed: int = 0):
     import torch
     order = np.random.default_rng(seed).permutation(len(docs))
     text = "".join("\n" + docs[i].text for i in order)
-    return torch.tensor(list(text.encode("utf-8")), dtype=torch.long)
+    return torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()
 
 
 @dataclass
