@@ -180,3 +180,21 @@ def test_repeat_of_a_ledger_config_is_rejected():
     done = [{"status": "discarded", "config": space.validate({"lr": 0.004})}]
     p = check(space, "llm", {"lr": 0.004}, space.base, done)
     assert not p.valid and "already run" in p.reason
+
+
+def test_interactive_session_runs_only_what_a_human_approves(tmp_path):
+    loop = _loop(tmp_path / "l.jsonl")
+    loop.baseline(2, progress=False)
+    session = loop.interactive(RandomProposer(5), 2)
+    assert session.panel is not None and not session.done
+    assert len(loop.ledger) == 2  # shown, not run
+    session.panel.reject.click()
+    assert loop.ledger.records()[-1]["status"] == "rejected" and len(loop.ledger) == 3
+    session.panel.edit.click()
+    session.panel.editor.value = '{"lr": 0.003}'
+    session.panel.submit.click()
+    last = loop.ledger.records()[-1]
+    assert last["edited_by_human"] and last["config"]["lr"] == 0.003 and last["signoff"] == "human"
+    session.panel.approve.click()
+    assert session.done and session.panel is None
+    assert [r["status"] in ("kept", "discarded") for r in loop.records("random")[2:]] == [False, True, True]

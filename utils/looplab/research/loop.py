@@ -16,7 +16,7 @@ from typing import Callable, Mapping
 from .ledger import Ledger
 from .noise import NoiseFloor, keep, noise_floor
 from .proposers import Proposal, Proposer, check, clean_text
-from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff, proposal_text
+from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff
 from .spec import SearchSpace
 
 RUN_STATUSES = ("kept", "discarded")
@@ -200,42 +200,16 @@ class ResearchLoop:
         return [r for r in self.ledger.records() if r.get("proposer") == proposer.name]
 
     # -- interactive sign-off ------------------------------------------------------------------
-    def interactive(self, proposer: Proposer, experiments: int):
+    def interactive(self, proposer: Proposer, experiments: int) -> "Session":
         """Show each proposal with Approve / Reject / Edit buttons; run it when a human decides.
 
-        Non-blocking: the cell returns at once and each button click runs one experiment and
-        shows the next proposal. Run later cells when the panel says the budget is spent.
+        Non-blocking: the cell returns at once, and each decision runs (or rejects) one proposal
+        and shows the next, until ``experiments`` are done. Returns the :class:`Session`
+        (``session.panel`` is the proposal on screen, ``session.done`` tells when all are decided).
         """
-        import ipywidgets as w
-        from IPython.display import display
-        out = w.Output()
-        display(out)
-
-        def validate(changes):
-            st = self.state(proposer.name)
-            q = check(self.space, proposer.name, changes, st["incumbent"], self.records(proposer.name))
-            return None if q.valid else q.reason
-
-        def next_panel():
-            with out:
-                if self.state(proposer.name)["slots_done"] >= experiments:
-                    print(f"[{proposer.name}] budget of {experiments} experiments spent.")
-                    return
-                p, slot, attempt = self.propose(proposer)
-                if not p.valid:
-                    self.execute(p, slot, attempt, Decision("reject", by="validator"))
-                    return next_panel()
-                panel = SignOffPanel(p, lambda d: on_decision(p, slot, attempt, d),
-                                     exp=self._next_exp(), validate=validate)
-                panel.show()
-
-        def on_decision(p, slot, attempt, d):
-            with out:
-                self.execute(p, slot, attempt, d)
-            next_panel()
-
-        next_panel()
-        return out
+        session = Session(self, proposer, experiments)
+        session.next()
+        return session
 
     # -- the sealed test ---------------------------------------------------------------------------
     def best(self, proposer: str | None = None) -> dict:
@@ -288,3 +262,42 @@ def _progress(items, enabled: bool, desc: str, total: int | None = None, initial
         return None
     from tqdm.auto import tqdm
     return tqdm(total=total, initial=initial, desc=desc, leave=True)
+
+
+class Session:
+    """The state of one interactive sign-off session (see :meth:`ResearchLoop.interactive`)."""
+
+    def __init__(self, loop: ResearchLoop, proposer: Proposer, experiments: int):
+        import ipywidgets as w
+        from IPython.display import display
+        self.loop, self.proposer, self.experiments = loop, proposer, experiments
+        self.out, self.panel = w.Output(), None
+        display(self.out)
+
+    @property
+    def done(self) -> bool:
+        return self.loop.state(self.proposer.name)["slots_done"] >= self.experiments
+
+    def _validate(self, changes) -> str | None:
+        st = self.loop.state(self.proposer.name)
+        q = check(self.loop.space, self.proposer.name, changes, st["incumbent"], self.loop.records(self.proposer.name))
+        return None if q.valid else q.reason
+
+    def next(self) -> None:
+        """Propose and show the next proposal (invalid ones are logged as rejected, then retried)."""
+        with self.out:
+            while not self.done:
+                p, slot, attempt = self.loop.propose(self.proposer)
+                if p.valid:
+                    self.panel = SignOffPanel(p, lambda d: self._decided(p, slot, attempt, d),
+                                              exp=self.loop._next_exp(), validate=self._validate)
+                    self.panel.show()
+                    return
+                self.loop.execute(p, slot, attempt, Decision("reject", by="validator", note=p.reason))
+            self.panel = None
+            print(f"[{self.proposer.name}] all {self.experiments} experiments decided: run the next cells.")
+
+    def _decided(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> None:
+        with self.out:
+            self.loop.execute(p, slot, attempt, decision)
+        self.next()
