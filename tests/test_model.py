@@ -79,3 +79,26 @@ def test_save_load_round_trip(tmp_path):
     m.eval()
     with torch.no_grad():
         assert torch.allclose(m(input_ids=x).logits, m2(input_ids=x).logits, atol=1e-6)
+
+
+def test_lean_logits_equal_transformers_forward():
+    from looplab.model import gpt2_logits
+    m = build_model(TINY, seed=3)
+    x = torch.randint(0, 256, (3, 16))
+    for mode in (m.eval, m.train):
+        mode()
+        with torch.no_grad():
+            assert torch.equal(gpt2_logits(m, x), m(input_ids=x).logits)
+    with pytest.raises(ValueError, match="block_size=16"):
+        gpt2_logits(m, torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_lean_logits_apply_dropout_in_training_only():
+    from looplab.model import gpt2_logits
+    m = build_model(ModelConfig(2, 2, 32, 16, dropout=0.5), seed=0)
+    x = torch.randint(0, 256, (2, 16))
+    m.train()
+    with torch.no_grad():
+        assert not torch.equal(gpt2_logits(m, x), gpt2_logits(m, x))
+        m.eval()
+        assert torch.equal(gpt2_logits(m, x), m(input_ids=x).logits)

@@ -133,6 +133,51 @@ def flops_per_token(cfg: ModelConfig, training: bool = True) -> float:
     return float(3 * fwd if training else fwd)
 
 
+def is_plain_gpt2(model) -> bool:
+    """True for the course's GPT-2 layout (what :func:`gpt2_logits` and the fast sampler handle)."""
+    c = getattr(model, "config", None)
+    return (type(model).__name__ == "GPT2LMHeadModel" and c is not None
+            and not getattr(c, "add_cross_attention", False) and c.scale_attn_weights
+            and not c.scale_attn_by_inverse_layer_idx and not c.reorder_and_upcast_attn)
+
+
+def gpt2_logits(model, input_ids):
+    """Logits (B, T, vocab) of a GPT-2 model, computed straight from its modules.
+
+    The same arithmetic as ``model(input_ids=...).logits`` (embeddings, pre-LayerNorm blocks,
+    causal SDPA attention, tied head), without transformers' general-purpose plumbing (cache and
+    mask handling, output records), which costs several percent of a tiny model's step on a CPU
+    (``bench/bench_train.py`` measures it). Falls back to the model's own forward for any other
+    architecture.
+    """
+    import torch.nn.functional as F
+
+    if not is_plain_gpt2(model):
+        return model(input_ids=input_ids).logits
+    tr, c = model.transformer, model.config
+    B, T = input_ids.shape
+    if T > c.n_positions:
+        raise ValueError(f"input length {T} exceeds the model's block_size={c.n_positions}.")
+    H, d = c.n_head, c.n_embd
+    train = model.training
+    x = tr.wte(input_ids) + tr.wpe.weight[:T]
+    if train and c.embd_pdrop > 0:
+        x = F.dropout(x, c.embd_pdrop, True)
+    p_attn = c.attn_pdrop if train else 0.0
+    p_res = c.resid_pdrop if train else 0.0
+    for blk in tr.h:
+        a = blk.attn
+        q, k, v = a.c_attn(blk.ln_1(x)).split(d, dim=2)
+        q, k, v = (t.view(B, T, H, d // H).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p_attn, is_causal=True)
+        y = a.c_proj(y.transpose(1, 2).reshape(B, T, d))
+        x = x + (F.dropout(y, p_res, True) if p_res > 0 else y)
+        m = blk.mlp
+        y = m.c_proj(m.act(m.c_fc(blk.ln_2(x))))
+        x = x + (F.dropout(y, p_res, True) if p_res > 0 else y)
+    return model.lm_head(tr.ln_f(x))
+
+
 def save_model(model, path) -> None:
     """Save weights and config with transformers' ``save_pretrained`` (safetensors)."""
     model.save_pretrained(str(path))

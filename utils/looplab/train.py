@@ -164,10 +164,16 @@ def make_optimizer(model, config: TrainConfig):
 
 
 def lm_loss(model, x, y):
-    """Mean cross-entropy (nats) of predicting ``y`` from ``x`` (both (B, T) byte ids)."""
+    """Mean cross-entropy (nats) of predicting ``y`` from ``x`` (both (B, T) byte ids).
+
+    The logits are ``model(input_ids=x).logits``, computed by :func:`looplab.model.gpt2_logits`
+    for the course's GPT-2 models (bit-identical, without transformers' plumbing).
+    """
     import torch.nn.functional as F
 
-    logits = model(input_ids=x).logits
+    from .model import gpt2_logits
+
+    logits = gpt2_logits(model, x)
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
