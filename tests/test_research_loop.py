@@ -198,3 +198,26 @@ def test_interactive_session_runs_only_what_a_human_approves(tmp_path):
     session.panel.approve.click()
     assert session.done and session.panel is None
     assert [r["status"] in ("kept", "discarded") for r in loop.records("random")[2:]] == [False, True, True]
+
+
+def test_a_crashing_or_diverging_run_is_logged_not_fatal(tmp_path):
+    runner = smoke_runner()
+    calls = []
+
+    def run(cfg, seed):
+        calls.append(cfg)
+        if len(calls) == 3:
+            raise RuntimeError("out of memory (simulated)")
+        out = runner(cfg, seed)
+        if len(calls) == 4:
+            out["val_bpb"] = float("nan")  # as a diverged run reports it
+        return out
+
+    loop = _loop(tmp_path / "l.jsonl", runner=run)
+    loop.baseline(2, progress=False)
+    recs = loop.run(RandomProposer(4), 3, progress=False)
+    assert [r["status"] for r in recs] == ["failed", "discarded", recs[2]["status"]]
+    assert "out of memory" in recs[0]["reason"] and recs[1]["val_bpb"] is None
+    from looplab.research.proposers import ledger_table
+    assert "diverged" in ledger_table(loop.records("random"), loop.space)
+    assert TPEProposer(0).propose(loop.space, loop.records("random"), loop.space.base, 3).valid

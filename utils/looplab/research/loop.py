@@ -89,7 +89,7 @@ class ResearchLoop:
         for r in self.ledger.where(proposer=proposer):
             if r["status"] == "kept":
                 best, incumbent = r["val_bpb"], dict(r["config"])
-            if r["status"] in RUN_STATUSES or (r["status"] == "rejected" and r.get("slot_done")):
+            if r["status"] in RUN_STATUSES + ("failed",) or (r["status"] == "rejected" and r.get("slot_done")):
                 slots, open_attempts = slots + 1, 0
             elif r["status"] == "rejected":
                 open_attempts += 1
@@ -149,7 +149,17 @@ class ResearchLoop:
             edited.edited_by_human = True
             p = edited
         t0 = time.time()
-        m = self.run_fn(dict(p.config), self.seed)
+        try:
+            m = self.run_fn(dict(p.config), self.seed)
+        except Exception as e:  # a config that crashes the trainer is logged, and its slot is spent
+            rec = self.ledger.append({"exp": self._next_exp(), "proposer": p.proposer, "slot": slot,
+                                      "attempt": attempt, "status": "failed", "config": p.config,
+                                      "changes": p.changes, "rationale": p.rationale, "seed": self.seed,
+                                      "signoff": decision.by, "reason": clean_text(f"run failed: {e!r}", 300),
+                                      "llm": p.llm, "t_start": t0, "t_end": time.time()})
+            if self.verbose:
+                print(f"exp {rec['exp']:>3} [{p.proposer}] FAILED ({rec['reason']})")
+            return rec
         val = m["val_bpb"]
         kept, why = keep(val, st["best"], self.noise.sigma if self.noise else 0.0, self.k)
         rec = self._log_run({"proposer": p.proposer, "slot": slot, "attempt": attempt,
@@ -192,7 +202,7 @@ class ResearchLoop:
             p, slot, attempt = self.propose(proposer)
             decision = policy.decide(p) if p.valid else Decision("reject", by="validator", note=p.reason)
             rec = self.execute(p, slot, attempt, decision)
-            if bar is not None and (rec["status"] in RUN_STATUSES or rec.get("slot_done")):
+            if bar is not None and (rec["status"] in RUN_STATUSES + ("failed",) or rec.get("slot_done")):
                 bar.update(1)
                 bar.set_postfix(best=f"{self.state(proposer.name)['best']:.4f}")
         if bar is not None:

@@ -61,7 +61,8 @@ def clean_name(text: Any) -> str:
 
 def tried_configs(history: list[dict]) -> list[dict]:
     """Configs already run (baseline, kept or discarded), in ledger order."""
-    return [r["config"] for r in history if r.get("status") in ("baseline", "kept", "discarded") and r.get("config")]
+    return [r["config"] for r in history
+            if r.get("status") in ("baseline", "kept", "discarded", "failed") and r.get("config")]
 
 
 def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, history: list[dict],
@@ -173,7 +174,7 @@ def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) ->
     Only numbers and field names the loop itself wrote go in: never a previous rationale or name,
     so text injected into one reply cannot ride along into the next prompt.
     """
-    rows = [r for r in history if r.get("status") in ("baseline", "kept", "discarded", "rejected")]
+    rows = [r for r in history if r.get("status") in ("baseline", "kept", "discarded", "rejected", "failed")]
     lines = ["exp | change vs baseline | val_bpb | decision"]
     for r in rows[-max_rows:]:
         if r.get("status") == "rejected":
@@ -181,7 +182,8 @@ def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) ->
         else:
             diff = space.diff(r["config"])
             ch = ", ".join(f"{k}={v}" for k, v in diff.items()) or "(baseline)"
-            bpb = f"{r['val_bpb']:.4f}"
+            v = r.get("val_bpb")
+            bpb = f"{v:.4f}" if isinstance(v, (int, float)) else "diverged"
         lines.append(f"{r.get('exp', '?')} | {ch} | {bpb} | {r.get('status')}")
     return "\n".join(lines)
 
