@@ -9,6 +9,8 @@ burst of load from another process lowers neither by much. Also reported, as ref
 same sizes in the same process:
 
 * ``nanogpt-style``: a hand-written GPT (the nanoGPT layout) with the same step and optimizer;
+* ``hf forward``: the same model through ``model(input_ids=x).logits``, i.e. transformers'
+  general plumbing (the library computes the identical logits with ``gpt2_logits``);
 * ``hf gelu_new``: transformers' GPT-2 with its default tanh-approximate GELU, which is
   built from ~8 separate element-wise ops (the course model uses exact GELU, one fused op).
 
@@ -70,22 +72,38 @@ def nanogpt_model(cfg):
     return GPT()
 
 
-def time_steps(model, cfg, steps: int) -> float:
-    """tokens/s of ``steps`` library train_steps on ``model`` (after 5 warm-up steps)."""
+def time_steps(model, cfg, steps: int, logits_fn=None) -> float:
+    """tokens/s of ``steps`` training steps on ``model`` (after 5 warm-up steps).
+
+    The step is ``looplab.train.train_step``'s, with the logits from ``logits_fn(model, x)``
+    (default: ``model(input_ids=x).logits``).
+    """
     import torch
+    import torch.nn.functional as F
 
     from looplab.data import default_splits, get_batch
-    from looplab.train import make_optimizer, train_step
+    from looplab.train import make_optimizer
 
+    logits_fn = logits_fn or (lambda m, x: m(input_ids=x).logits)
     sp = default_splits("kjv", 2_000_000)
     g = torch.Generator().manual_seed(0)
     opt = make_optimizer(model, cfg)
     model.train()
+
+    def step():
+        x, y = get_batch(sp.train, cfg.batch_size, cfg.block_size, g)
+        loss = F.cross_entropy(logits_fn(model, x).reshape(-1, cfg.vocab_size), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        return float(loss.detach())
+
     for _ in range(5):
-        train_step(model, opt, *get_batch(sp.train, cfg.batch_size, cfg.block_size, g), lr=1e-3)
+        step()
     t0 = time.perf_counter()
     for _ in range(steps):
-        train_step(model, opt, *get_batch(sp.train, cfg.batch_size, cfg.block_size, g), lr=1e-3)
+        step()
     return steps * cfg.batch_size * cfg.block_size / (time.perf_counter() - t0)
 
 
@@ -104,7 +122,7 @@ def main(argv=None) -> dict:
     from looplab.config import get_scale
     from looplab.data import default_splits
     from looplab.hardware import measure_matmul_flops
-    from looplab.model import build_model, flops_per_token, n_params
+    from looplab.model import build_model, flops_per_token, gpt2_logits, n_params
     from looplab.train import Budget, TrainConfig, train
 
     cfg = TrainConfig.from_scale(get_scale(a.scale))
@@ -115,7 +133,7 @@ def main(argv=None) -> dict:
     print(f"model  : {a.scale} scale, {mcfg}, {n_params(build_model(mcfg, seed=0)):,} params, "
           f"batch {cfg.batch_size}, {fpt / 1e6:.2f} MFLOP/token")
 
-    peaks, lib, refs = [], [], {"nanogpt-style": [], "hf gelu_new": []}
+    peaks, lib, refs = [], [], {"nanogpt-style": [], "hf forward": [], "hf gelu_new": []}
     for r in range(a.rounds):
         peaks.append(measure_matmul_flops(n=1024, repeats=3, seconds=0.4))
         res = train(cfg.replace(seed=r), Budget(steps=a.steps), sp, progress=False, measure_peak=False)
@@ -123,10 +141,11 @@ def main(argv=None) -> dict:
         line = f"round {r}: peak {peaks[-1] / 1e9:6.1f} GFLOP/s | looplab.train {lib[-1]:8,.0f} tok/s"
         if not a.no_refs:
             refs["nanogpt-style"].append(time_steps(nanogpt_model(mcfg), cfg, a.steps))
+            refs["hf forward"].append(time_steps(build_model(mcfg, seed=0), cfg, a.steps))
             m = build_model(mcfg, seed=0)
             for blk in m.transformer.h:
                 blk.mlp.act = ACT2FN["gelu_new"]
-            refs["hf gelu_new"].append(time_steps(m, cfg, a.steps))
+            refs["hf gelu_new"].append(time_steps(m, cfg, a.steps, gpt2_logits))
             line += "".join(f" | {k} {v[-1]:8,.0f} tok/s" for k, v in refs.items())
         print(line, flush=True)
     peak = max(peaks)
