@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_note, machine, setup_bench  # noqa: E402
 
 
-def time_to_reach(res, target: float) -> float | None:
-    """Training seconds at which the val curve first reaches ``target`` (linear interpolation)."""
-    t_of = {h["step"]: h["t"] for h in res.history}
+def time_to_reach(res, target: float, key: str = "t") -> float | None:
+    """Training seconds (``key="t"``) or steps (``key="step"``) at which the val curve first
+    reaches ``target`` (linear interpolation between evaluations)."""
+    t_of = {h["step"]: h[key] for h in res.history}
     prev_s, prev_v = 0, None
     for v in res.val_history:
         if v["val_loss"] <= target:
@@ -75,10 +76,14 @@ def main(argv=None) -> dict:
           f"({rc.val_bpb:.3f} bpb)")
     fmt = lambda t: f"{t:.1f} s" if t is not None else "not reached"
     print(f"   time to reach {target:.3f} nats: nanoGPT recipe {fmt(t_nano)}, course defaults {fmt(t_course)}")
+    s_nano, s_course = time_to_reach(rn, target, "step"), time_to_reach(rc, target, "step")
+    print(f"   steps to reach it   : nanoGPT recipe {s_nano or float('nan'):.0f}, course defaults "
+          f"{s_course or float('nan'):.0f}  (steps do not depend on the machine's speed)")
     if t_nano and t_course:
         print(f"   RATIO nanoGPT time / course time = {t_nano / t_course:.2f}x")
     return {"machine": machine(), "threads": threads, "val_bpb_60s": r60.val_bpb, "steps_60s": r60.steps,
             "nano_target_loss": target, "t_nano_s": t_nano, "t_course_s": t_course,
+            "steps_nano": s_nano, "steps_course": s_course,
             "course_final_loss": rc.val_loss}
 
 
