@@ -264,8 +264,11 @@ def test_select_hook_filters_next_training_set(splits):
         calls.append((k, len(docs)))
         return docs[: len(docs) // 2]
 
-    r = C.run_chain(_tiny(mode="replace", generations=2), data=splits, progress=False, select=keep_first_half)
+    seen = []
+    r = C.run_chain(_tiny(mode="replace", generations=2), data=splits, progress=False, select=keep_first_half,
+                    on_model=lambda model, k: seen.append((k, C.weights_hash(model))))
     assert calls == [(0, 8), (1, 8)]
+    assert [f"{r.config.name}/gen{k}@{h}" for k, h in seen] == [m["model_id"] for m in r.metrics]
     assert r.selected[0] == [0, 1, 2, 3] and r.metrics[0]["selected"] == 4
     kept_bytes = sum(len(d.text.encode()) for d in r.docs[0][:4])
     assert r.metrics[1]["train_provenance"] == {"gen0": kept_bytes}

@@ -579,7 +579,8 @@ def _load_splits(c: ChainConfig):
 
 def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select: Select | None = None,
               data=None, save_models: bool = False, fresh: bool = False, progress: bool = True,
-              share_gen0: "ChainResult | None" = None, device: str | None = None) -> ChainResult:
+              share_gen0: "ChainResult | None" = None, device: str | None = None,
+              on_model: Callable[[object, int], None] | None = None) -> ChainResult:
     """Run (or resume) a collapse chain; return its per-generation metrics and documents.
 
     Generation k: build the training set (see :class:`ChainConfig`), train a fresh model for
@@ -592,6 +593,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     ``share_gen0``: a chain with the same model, data and seed; its generation 0 (which does not
     depend on the mode) is reused instead of trained again: its documents too when the sampling
     settings match, else only its model (kept in memory as ``gen0_model``), sampled anew.
+    ``on_model(model, k)``: called with generation k's model before its documents reach ``select``
+    (e.g. to let a same-lineage grader score them with the model that wrote them).
     """
     from .sample import sample_text
     from tqdm.auto import tqdm
@@ -636,6 +639,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
         if k == 0 and share_docs:                                    # same model, same samples
             m = dict(share_gen0.metrics[0], shared_from=share_gen0.config.name)
             docs, keep, gen0_model = share_gen0.docs[0], share_gen0.selected[0], share_gen0.gen0_model
+            if on_model is not None and gen0_model is not None:
+                on_model(gen0_model, 0)
             if select is not None:
                 keep = _apply_select(select, docs, 0)
                 m.update(selected=len(keep), selected_idx=keep)
@@ -653,6 +658,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
             model, m = _train_generation(c, k, real_train, train_text, all_docs, selected, val_tokens, device)
         if k == 0:
             gen0_model = model
+        if on_model is not None:
+            on_model(model, k)
         t_train = time.perf_counter() - t0
         # --- 3. sample the next generation's data, with provenance ----------------------------
         model_id = f"{c.name}/gen{k}@{weights_hash(model)}"
