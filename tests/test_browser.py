@@ -43,6 +43,7 @@ LESSON01 = "01_the_cost_of_a_frontier_run.ipynb"
 LESSON03 = "03_an_llm_runs_the_experiments.ipynb"
 RUN_TIMEOUT_MS = 150_000      # Run All of a lesson at smoke scale (about a minute on 2 cores)
 UI_TIMEOUT_MS = 30_000        # any single UI reaction
+LLM_STEP_TIMEOUT_MS = 300_000  # lesson 03: up to the panel, or one sign-off's reaction (an LLM call + a run)
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +104,7 @@ def lab():
     # command line mentions pytest, so the root must not live under pytest's tmp_path.
     work = Path(tempfile.mkdtemp(prefix="looplab-lab-"))
     root = work / "lessons"
-    shutil.copytree(ROOT / "lessons", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "lessons", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "build"))
     for rel, text in LAB_SETTINGS.items():
         f = work / "settings" / rel
         f.parent.mkdir(parents=True, exist_ok=True)
@@ -281,3 +282,92 @@ def test_lesson01_runs_and_the_cost_slider_moves_the_cost(lab, page):
     shot = _shot(calc, "lesson01_calculator_after.png")
     print(f"\nlesson 01 in Chromium: Run All {t_run:.1f} s; slider log10 N {n0:.2f} -> {n1:.2f}, "
           f"cost ${usd0:,.0f} -> ${usd1:,.0f}; screenshots in {Path(shot).parent}/")
+
+
+# -- lesson 03: the human sign-off panel ------------------------------------------------------------
+
+def _cell(page, index: int):
+    return page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").nth(index)
+
+
+def _cell_index(notebook: str, needle: str) -> int:
+    """Index (among all cells, as the page lists them) of the first code cell containing ``needle``."""
+    import nbformat
+    nb = nbformat.read(str(ROOT / "lessons" / notebook), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and needle in cell.source:
+            return i
+    raise AssertionError(f"no code cell containing {needle!r} in lessons/{notebook}")
+
+
+DONE = r"\[llm\] (all \d+ experiments decided|budget of \d+ experiments spent)"
+
+
+def _enabled(panel_area, label: str):
+    return panel_area.locator("button.widget-button:not([disabled])", has_text=re.compile(f"^{label}$"))
+
+
+def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
+    if not (ROOT / "lessons" / LESSON03).exists():
+        pytest.skip(f"lessons/{LESSON03} is not in the repository yet")
+    t0 = time.monotonic()
+    open_notebook(page, lab, LESSON03)
+    # run everything above the cell that waits for the sign-off, then the sign-off cell itself
+    signoff = _cell_index(LESSON03, "loop.interactive(")
+    after = _cell_index(LESSON03, 'loop.state("llm")["slots_done"]')
+    assert after > signoff
+    _cell(page, after).locator(".jp-InputPrompt").click()
+    menu(page, "Run", "Run All Above Selected Cell")
+    page.wait_for_function(
+        """(n) => { const ps = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')]
+                      .slice(0, n).filter(c => c.classList.contains('jp-CodeCell'))
+                      .map(c => c.querySelector('.jp-InputPrompt').textContent);
+                    return ps.some(p => p.includes('[!]')) || ps.every(p => /\\[\\d+\\]/.test(p)); }""",
+        arg=after, timeout=LLM_STEP_TIMEOUT_MS)
+    assert_no_traceback(page)
+    area = _cell(page, signoff).locator(".jp-Cell-outputArea")
+    # in a live JupyterLab the kernel must pick the buttons, not the headless auto-approve policy
+    assert "auto-approve" not in area.inner_text(), "the sign-off fell back to auto-approve in a live JupyterLab"
+    _enabled(area, "Approve").wait_for(timeout=LLM_STEP_TIMEOUT_MS)
+    t_ready = time.monotonic() - t0
+    first_card = area.locator(".widget-html pre").first.inner_text()
+    assert "Proposal for experiment" in first_card and "changes" in first_card
+    _shot(page, "lesson03_signoff_panel.png")
+
+    # Reject the first proposal: nothing runs, the ledger logs it, and the LLM is asked again
+    _enabled(area, "Reject").first.click()
+    area.get_by_text("REJECTED (rejected by human)").wait_for(timeout=LLM_STEP_TIMEOUT_MS)
+    area.locator(".widget-html", has_text="reject by human").first.wait_for()
+    assert area.locator("button.widget-button[disabled]", has_text="Reject").count() >= 1
+
+    # Approve every proposal that follows until all experiments are decided: each runs one experiment
+    approved = 0
+    while True:
+        _enabled(area, "Approve").first.wait_for(timeout=LLM_STEP_TIMEOUT_MS)
+        _enabled(area, "Approve").first.click()
+        approved += 1
+        page.wait_for_function(
+            """([el, n]) => (el.innerText.match(/val_bpb [0-9.]+ +(KEPT|discarded)/g) || []).length >= n""",
+            arg=[area.element_handle(), approved], timeout=LLM_STEP_TIMEOUT_MS)
+        # then either the next proposal's buttons or the closing line appear
+        page.wait_for_function(
+            """(el) => /experiments decided|budget of/.test(el.innerText)
+                      || [...el.querySelectorAll('button.widget-button')].some(b => !b.disabled && b.innerText.trim() === 'Approve')""",
+            arg=area.element_handle(), timeout=LLM_STEP_TIMEOUT_MS)
+        if re.search(DONE, area.inner_text()):
+            break
+        assert approved < 10, "the loop keeps asking for sign-off after its budget"
+    text = area.inner_text()
+    runs = re.findall(r"exp +\d+ \[llm\] .*val_bpb ([0-9.]+) +(KEPT|discarded)", text)
+    assert len(runs) == approved >= 1, text[-2000:]
+    _shot(page, "lesson03_after_signoff.png")
+
+    # the next cell checks that every slot was decided: it must now pass
+    _cell(page, after).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        """(el) => /\\[\\d+\\]|\\[!\\]/.test(el.querySelector('.jp-InputPrompt').textContent)""",
+        arg=_cell(page, after).element_handle(), timeout=UI_TIMEOUT_MS)
+    assert_no_traceback(page)
+    print(f"\nlesson 03 in Chromium: sign-off panel after {t_ready:.1f} s; 1 rejected, {approved} approved "
+          f"({', '.join(f'{v} {s}' for v, s in runs)}); total {time.monotonic() - t0:.1f} s")
