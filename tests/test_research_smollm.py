@@ -45,6 +45,7 @@ def test_constrained_proposal_is_valid_by_construction(smol):
     assert len(scores) == len(req.choices) and all(s < 0 for s in scores)
 
 
+@pytest.mark.slow
 def test_loop_with_the_offline_llm_records_a_clean_transcript(smol, tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-should-never-appear-0000")
     space = smoke_space()
@@ -60,6 +61,7 @@ def test_loop_with_the_offline_llm_records_a_clean_transcript(smol, tmp_path, mo
     assert len(Ledger(tmp_path / "t.jsonl").records()) == 2
 
 
+@pytest.mark.slow
 def test_free_generation_is_parsed_or_rejected_never_crashes(smol):
     space = smoke_space()
     free = HFBackend(smol.model_id, gguf_file=smol.gguf_file, constrained=False)  # same cached weights
