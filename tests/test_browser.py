@@ -99,7 +99,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60
 
 @pytest.fixture(scope="module")
 def lab():
-    """JupyterLab on 127.0.0.1 over a copy of lessons/; yields (base_url, token)."""
+    """JupyterLab on 127.0.0.1 over a copy of lessons/; yields (base_url, token, root of the copy)."""
     # A neutral folder name: the kernel's sign-off guesses "no live frontend" when its parent's
     # command line mentions pytest, so the root must not live under pytest's tmp_path.
     work = Path(tempfile.mkdtemp(prefix="looplab-lab-"))
@@ -115,6 +115,8 @@ def lab():
                JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(work / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
     env.pop("LOOPLAB_SIGNOFF", None)  # the live frontend must be detected as a learner would meet it
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):  # a test never spends money on a paid API
+        env.pop(key, None)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -126,7 +128,7 @@ def lab():
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(f"{base}/api/status?token={token}", proc, log)
-        yield base, token
+        yield base, token, root
     finally:
         proc.terminate()  # the server shuts its kernels down on SIGTERM
         try:
@@ -177,9 +179,9 @@ def _shot(target, name: str) -> str:
 
 def open_notebook(page, lab, name: str) -> None:
     """Open a notebook and wait until its kernel has started and is idle."""
-    base, token = lab
+    base, token, _ = lab
     page.goto(f"{base}/lab/tree/{name}?token={token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
     # the status bar reads "Python 3 (ipykernel) | Idle" once the kernel is connected; a Run All
     # sent before that opens JupyterLab's "Select Kernel" dialog instead of running anything
     page.wait_for_function(_KERNEL_IDLE_JS, timeout=60_000)
@@ -200,14 +202,14 @@ def menu(page, top: str, item: str) -> None:
 
 # every code cell has an execution number ([3]: not [ ]: nor [*]:), or some cell failed ([!])
 _ALL_DONE_JS = """() => {
-  const ps = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+  const ps = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
   if (ps.some(p => p.textContent.includes('[!]'))) return 'error';
   return ps.length > 0 && ps.every(p => /\\[\\d+\\]/.test(p.textContent)) ? 'done' : false;
 }"""
 
 
 def output_text(page) -> str:
-    return "\n".join(page.locator(".jp-NotebookPanel .jp-OutputArea-output").all_inner_texts())
+    return "\n".join(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output").all_inner_texts())
 
 
 def assert_no_traceback(page) -> None:
@@ -241,7 +243,7 @@ def test_lesson01_runs_and_the_cost_slider_moves_the_cost(lab, page):
     _shot(page, "lesson01_after_run_all.png")
 
     # the calculator: a VBox of sliders with an Output area that price_run() prints into
-    calc = page.locator(".jp-NotebookPanel .widget-vbox", has=page.locator(".widget-output")).first
+    calc = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-vbox", has=page.locator(".widget-output")).first
     calc.scroll_into_view_if_needed()
     slider = calc.locator(".widget-slider", has=page.locator(".widget-label", has_text="log10 N"))
     readout = slider.locator(".widget-readout")
@@ -287,17 +289,20 @@ def test_lesson01_runs_and_the_cost_slider_moves_the_cost(lab, page):
 # -- lesson 03: the human sign-off panel ------------------------------------------------------------
 
 def _cell(page, index: int):
-    return page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").nth(index)
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
 
 
-def _cell_index(notebook: str, needle: str) -> int:
-    """Index (among all cells, as the page lists them) of the first code cell containing ``needle``."""
+def _cell_index(lab, notebook: str, needle: str) -> int:
+    """Index (among all cells, as the page lists them) of the first code cell containing ``needle``.
+
+    Read from the copy JupyterLab serves: lessons/ may have changed since it was taken.
+    """
     import nbformat
-    nb = nbformat.read(str(ROOT / "lessons" / notebook), as_version=4)
+    nb = nbformat.read(str(lab[2] / notebook), as_version=4)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and needle in cell.source:
             return i
-    raise AssertionError(f"no code cell containing {needle!r} in lessons/{notebook}")
+    raise AssertionError(f"no code cell containing {needle!r} in {notebook}")
 
 
 DONE = r"\[llm\] (all \d+ experiments decided|budget of \d+ experiments spent)"
@@ -308,18 +313,18 @@ def _enabled(panel_area, label: str):
 
 
 def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
-    if not (ROOT / "lessons" / LESSON03).exists():
+    if not (lab[2] / LESSON03).exists():
         pytest.skip(f"lessons/{LESSON03} is not in the repository yet")
     t0 = time.monotonic()
     open_notebook(page, lab, LESSON03)
     # run everything above the cell that waits for the sign-off, then the sign-off cell itself
-    signoff = _cell_index(LESSON03, "loop.interactive(")
-    after = _cell_index(LESSON03, 'loop.state("llm")["slots_done"]')
+    signoff = _cell_index(lab, LESSON03, "loop.interactive(")
+    after = _cell_index(lab, LESSON03, 'loop.state("llm")["slots_done"]')
     assert after > signoff
     _cell(page, after).locator(".jp-InputPrompt").click()
     menu(page, "Run", "Run All Above Selected Cell")
     page.wait_for_function(
-        """(n) => { const ps = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook .jp-Cell')]
+        """(n) => { const ps = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')]
                       .slice(0, n).filter(c => c.classList.contains('jp-CodeCell'))
                       .map(c => c.querySelector('.jp-InputPrompt').textContent);
                     return ps.some(p => p.includes('[!]')) || ps.every(p => /\\[\\d+\\]/.test(p)); }""",
