@@ -365,7 +365,7 @@ def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
     text = area.inner_text()
     runs = re.findall(r"exp +\d+ \[llm\] .*val_bpb ([0-9.]+) +(KEPT|discarded)", text)
     assert len(runs) == approved >= 1, text[-2000:]
-    _shot(page, "lesson03_after_signoff.png")
+    _shot(area, "lesson03_after_signoff.png")   # the whole panel history: rejected, approved, done
 
     # the next cell checks that every slot was decided: it must now pass
     _cell(page, after).locator(".jp-InputPrompt").click()
