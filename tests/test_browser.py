@@ -7,8 +7,12 @@ driven by Playwright, then does what a learner does:
 * lesson 01: Run -> Run All Cells, wait for every code cell to finish without a traceback, move
   the cost calculator's "log10 N" slider with the mouse, and check that the cost the calculator
   shows changes to the value 6·N·D pricing gives for the slider's new position;
-* lesson 03: run the notebook up to its sign-off panel, click a sign-off button and check the
-  loop's reaction (buttons disabled, the decision logged, the next step shown).
+* lesson 03: run the notebook up to its sign-off panel (Run All Above Selected Cell), check that
+  the live frontend got Approve / Reject / Edit buttons (not the headless auto-approve policy),
+  click Reject (logged as rejected, buttons disabled, a new proposal shown), then Approve each
+  following proposal (each runs one experiment and logs its val_bpb) until the panel says all
+  experiments are decided, and check that the lesson's next cell, which asserts exactly that,
+  now passes.
 
 Screenshots land in ``build/screenshots/`` (also on failure: ``FAILED_<test>.png``).
 
