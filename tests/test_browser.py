@@ -182,19 +182,23 @@ def _shot(target, name: str) -> str:
 # -- what a learner does in JupyterLab ------------------------------------------------------------
 
 def open_notebook(page, lab, name: str) -> None:
-    """Open a notebook and wait until its kernel has started and is idle."""
+    """Open a notebook and wait until *its* kernel has started and is idle."""
     base, token, _ = lab
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    # ?reset: a fresh workspace, so no tab from an earlier test is restored next to this one
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-    # the status bar reads "Python 3 (ipykernel) | Idle" once the kernel is connected; a Run All
-    # sent before that opens JupyterLab's "Select Kernel" dialog instead of running anything
-    page.wait_for_function(_KERNEL_IDLE_JS, timeout=60_000)
+    # the status bar reads "Python 3 (ipykernel) | Idle ... <name>" once this notebook's kernel is
+    # connected; a Run All sent before that opens JupyterLab's "Select Kernel" dialog instead
+    page.wait_for_function(_KERNEL_IDLE_JS, arg=name, timeout=60_000)
 
 
-_KERNEL_IDLE_JS = """() => {
+_KERNEL_IDLE_JS = """(name) => {
   const bar = document.querySelector('#jp-main-statusbar');
   const t = bar ? bar.innerText : '';
-  return /\\|\\s*Idle/.test(t) && !/No Kernel/.test(t);
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const title = document.querySelector('.lm-DockPanel-tabBar .lm-mod-current .lm-TabBar-tabLabel');
+  return /\\|\\s*Idle/.test(t) && !/No Kernel/.test(t) && t.includes(name) && panel !== null
+         && title !== null && title.textContent.trim() === name;
 }"""
 
 
@@ -206,6 +210,7 @@ def menu(page, top: str, item: str) -> None:
 
 # every code cell has an execution number ([3]: not [ ]: nor [*]:), or some cell failed ([!])
 _ALL_DONE_JS = """() => {
+  if (document.querySelector('.jp-Dialog')) return 'dialog';
   const ps = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
   if (ps.some(p => p.textContent.includes('[!]'))) return 'error';
   return ps.length > 0 && ps.every(p => /\\[\\d+\\]/.test(p.textContent)) ? 'done' : false;
@@ -222,8 +227,14 @@ def assert_no_traceback(page) -> None:
     assert m is None, f"a cell failed in the browser:\n{text[max(0, m.start() - 300): m.start() + 1500]}"
 
 
+def _no_dialog(page) -> None:
+    dialog = page.locator(".jp-Dialog")
+    assert dialog.count() == 0, f"JupyterLab opened a dialog instead of running: {dialog.first.inner_text()[:300]!r}"
+
+
 def wait_all_run(page) -> None:
     state = page.wait_for_function(_ALL_DONE_JS, timeout=RUN_TIMEOUT_MS).json_value()
+    _no_dialog(page)
     assert_no_traceback(page)
     assert state == "done", "a cell shows [!] (failed) but no traceback was found"
 
@@ -328,11 +339,13 @@ def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
     _cell(page, after).locator(".jp-InputPrompt").click()
     menu(page, "Run", "Run All Above Selected Cell")
     page.wait_for_function(
-        """(n) => { const ps = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')]
+        """(n) => { if (document.querySelector('.jp-Dialog')) return true;
+                    const ps = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')]
                       .slice(0, n).filter(c => c.classList.contains('jp-CodeCell'))
                       .map(c => c.querySelector('.jp-InputPrompt').textContent);
                     return ps.some(p => p.includes('[!]')) || ps.every(p => /\\[\\d+\\]/.test(p)); }""",
         arg=after, timeout=LLM_STEP_TIMEOUT_MS)
+    _no_dialog(page)
     assert_no_traceback(page)
     area = _cell(page, signoff).locator(".jp-Cell-outputArea")
     # in a live JupyterLab the kernel must pick the buttons, not the headless auto-approve policy
