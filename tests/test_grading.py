@@ -231,6 +231,10 @@ def test_regrade_on_sealed_test(splits):
     b = np.array(df.attrs["baseline_test_bpb"])
     assert row["measured_gain"] == pytest.approx(b.mean() - row["test_bpb_mean"])
     assert np.isfinite(row["gain_se"]) and row["holds"] == (row["measured_gain"] > 2 * row["gain_se"])
+    best = gr.regrade(recs, lambda c, s: runner.test(c, s, reason="test: re-grade the best run"), base,
+                      fresh_seeds=[11, 12], progress=False, claims=[recs[3]])
+    assert best["exp"].tolist() == [4] and best["status"].tolist() == ["discarded"]
+    assert best["claimed_gain"].iloc[0] == pytest.approx(5.1 - 6.0)
     with pytest.raises(ValueError, match="already used"):
         gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[0, 5])
     with pytest.raises(ValueError, match="at least 2"):

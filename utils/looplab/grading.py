@@ -505,7 +505,7 @@ def kept_records(records: Sequence[dict]) -> list[dict]:
 
 
 def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], base_config: Mapping,
-            fresh_seeds: Sequence[int], progress: bool = True):
+            fresh_seeds: Sequence[int], progress: bool = True, claims: Sequence[dict] | None = None):
     """Re-evaluate every kept config of a loop's ledger on the sealed test split with fresh seeds.
 
     ``test_fn(config, seed) -> test_bpb`` trains ``config`` with ``seed`` and scores the sealed
@@ -514,6 +514,8 @@ def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], b
     val_bpb minus the record's val_bpb, on one seed) and the gain *measured* here (baseline mean
     test_bpb minus the config's mean test_bpb over fresh seeds), with the standard error of that
     difference; ``holds`` is True when the measured gain exceeds 2 standard errors.
+    ``claims``: the records to re-grade (default: the kept ones; pass, say, the loop's best run
+    when nothing was kept -- the number a report would quote).
     """
     import pandas as pd
     from tqdm.auto import tqdm
@@ -521,7 +523,10 @@ def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], b
     seeds = [int(s) for s in fresh_seeds]
     if len(seeds) < 2:
         raise ValueError(f"fresh_seeds={fresh_seeds!r}: need at least 2 seeds to measure a spread")
-    kept = kept_records(records)
+    kept = kept_records(records) if claims is None else list(claims)
+    for r in kept:
+        if "config" not in r or "val_bpb" not in r:
+            raise ValueError(f"claim {r.get('exp')!r} has no config / val_bpb to re-grade")
     base_vals = [r["val_bpb"] for r in records if r.get("status") == "baseline"]
     if not base_vals:
         raise ValueError("the ledger has no baseline records: nothing to measure the claims against")
@@ -545,7 +550,7 @@ def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], b
         t = tests[r.get("exp")]
         se = math.sqrt(t.var(ddof=1) / len(t) + b.var(ddof=1) / len(b))
         gain = float(b.mean() - t.mean())
-        rows.append({"exp": r.get("exp"), "proposer": r.get("proposer"),
+        rows.append({"exp": r.get("exp"), "proposer": r.get("proposer"), "status": r.get("status"),
                      "changes": ", ".join(f"{k}={v}" for k, v in (r.get("changes") or {}).items()),
                      "claimed_val_bpb": float(r["val_bpb"]), "claimed_gain": base_val - float(r["val_bpb"]),
                      "test_bpb_mean": float(t.mean()), "test_bpb_sd": float(t.std(ddof=1)),
