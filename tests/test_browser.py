@@ -102,7 +102,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(request):
     """JupyterLab on 127.0.0.1 over a copy of lessons/; yields (base_url, token, root of the copy)."""
     # A neutral folder name: the kernel's sign-off guesses "no live frontend" when its parent's
     # command line mentions pytest, so the root must not live under pytest's tmp_path.
@@ -130,6 +130,7 @@ def lab():
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=logf, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    failed_before = request.session.testsfailed
     try:
         _wait_ready(f"{base}/api/status?token={token}", proc, log)
         yield base, token, root
@@ -140,6 +141,9 @@ def lab():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)  # our own session: the server and the kernels it started
             proc.wait(timeout=10)
+        if request.session.testsfailed > failed_before:  # keep the server's log next to the screenshots
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, SHOTS / "FAILED_jupyterlab.log")
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -163,7 +167,8 @@ def browser():
 @pytest.fixture
 def page(browser, request):
     pg = browser.new_page()
-    (SHOTS / f"FAILED_{request.node.name}.png").unlink(missing_ok=True)
+    for stale in (f"FAILED_{request.node.name}.png", "FAILED_jupyterlab.log"):
+        (SHOTS / stale).unlink(missing_ok=True)
     failed_before = request.session.testsfailed
     yield pg
     if request.session.testsfailed > failed_before:  # the call phase failed: keep what the page showed
