@@ -83,6 +83,10 @@ def main(argv=None) -> int:
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     dest = results / f"lesson_limits_{a.scale}.csv"
+    # keep earlier rows for lessons not run this time (--only), replace the ones that were
+    ran = {r["notebook"] for r in rows}
+    earlier = [r for r in csv.DictReader(dest.open())] if dest.exists() else []
+    rows = sorted([r for r in earlier if r["notebook"] not in ran] + rows, key=lambda r: r["notebook"])
     with dest.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=[k for k in rows[0] if k != "log_tail"], extrasaction="ignore")
         w.writeheader()
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
     print(f"\nlesson limits at scale {a.scale} on {cores} cores (limits: {LIMIT_MB} MB, {LIMIT_S} s)")
     print(f"{'notebook':<42} {'status':<7} {'execute s':>10} {'peak MB':>8}  fits")
     for r in rows:
-        fits = "yes" if r["under_2GB"] and r["under_10min"] and r["status"] == "ok" else "NO"
+        fits = "yes" if str(r["under_2GB"]) == "True" and str(r["under_10min"]) == "True" and r["status"] == "ok" else "NO"
         print(f"{r['notebook']:<42} {r['status']:<7} {r['execute_s']:>10} {r['peak_rss_mb']:>8}  {fits}")
     print(f"written to {dest.relative_to(ROOT)}")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
