@@ -75,14 +75,7 @@ class Grader:
         return f"{type(self).__name__}({self.name!r}, lineage={self.lineage!r})"
 
 
-def _as_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        return [texts]
-    out = list(texts)
-    for t in out:
-        if not isinstance(t, str):
-            raise TypeError(f"graders score str documents, got an item of type {type(t).__name__}")
-    return out
+_as_texts = tm._as_texts  # one str-or-iterable check for graders and text metrics
 
 
 class NGramGrader(Grader):
