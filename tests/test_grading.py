@@ -106,16 +106,23 @@ def test_model_logprob_long_texts_windowed_and_batched(tiny_model):
         gr.model_logprob_per_byte(tiny_model, texts, stride=64)
 
 
-def test_self_grader_needs_a_model_and_watch_generator_binds_it(tiny_model):
-    from looplab import sample
+def test_self_grader_needs_a_model_and_on_model_binds_the_writer(splits):
     g = gr.SelfGrader()
-    with pytest.raises(RuntimeError, match="watch_generator"):
+    with pytest.raises(RuntimeError, match="on_model=grader.bind"):
         g(["abc"])
-    original = sample.sample_text
-    with gr.watch_generator(g):
-        sample.sample_text(tiny_model, 2, 5, seed=0)
-    assert g.model is tiny_model and sample.sample_text is original
-    assert g.lineage == "self" and np.isfinite(g(["abc"])).all()
+    cfg = ChainConfig(generations=2, steps=4, docs=4, doc_bytes=24, n_layer=1, n_head=2, n_embd=32,
+                      block_size=32, batch_size=4, eval_batches=1, corpus_max_bytes=400_000)
+    seen = []
+    def bind(model, k):
+        seen.append((k, model))
+        g.bind(model)
+    ch = run_chain(cfg, select=gr.TopFraction(g, keep=0.5), data=splits, progress=False, device="cpu",
+                   on_model=bind)
+    assert [k for k, _ in seen] == [0, 1] and g.model is seen[-1][1]
+    assert seen[0][1] is ch.gen0_model and g.lineage == "self" and np.isfinite(g(["abc"])).all()
+    # the grader scored generation 1's documents with generation 1's model, not generation 0's
+    texts = [d.text for d in ch.docs[1]]
+    assert np.allclose(g(texts), gr.model_logprob_per_byte(seen[1][1], texts))
 
 
 def test_reference_grader():
@@ -194,6 +201,31 @@ def test_run_strategies_shares_gen0_and_self_grades(splits):
     assert summ.loc["replace", ("val_bpb", "count")] == 1
     with pytest.raises(ValueError, match="unknown strategy"):
         gr.run_strategies(cfg, ["nope"], [0], splits)
+
+
+def test_run_strategies_reuses_a_given_generation_0(splits):
+    cfg = ChainConfig(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
+                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+    first = run_chain(replace(cfg, generations=1), data=splits, progress=False, device="cpu")
+    runs = gr.run_strategies(cfg, ["self-filter", "replace"], [0], splits, keep=0.5, progress=False,
+                             device="cpu", gen0={0: first})
+    for r in runs:
+        assert r.chain.metrics[0]["shared_from"] == first.config.name
+        assert [d.text for d in r.chain.docs[0]] == [d.text for d in first.docs[0]]
+        assert r.chain.gen0_model is first.gen0_model
+    self_run = [r for r in runs if r.strategy.name == "self-filter"][0]
+    texts = [d.text for d in first.docs[0]]
+    expected = gr.top_fraction(gr.model_logprob_per_byte(first.gen0_model, texts), 0.5).tolist()
+    assert self_run.chain.selected[0] == expected       # graded by the model that wrote them
+
+
+def test_lesson_chain_uses_the_grading_sizes():
+    from looplab.config import SCALES
+    for sc in SCALES.values():
+        c = gr.lesson_chain(sc, seed=3)
+        assert (c.generations, c.n_layer, c.steps, c.docs, c.seed) == (
+            sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3)
+        assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.doc_bytes)
 
 
 def test_beyond_spread():

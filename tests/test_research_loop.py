@@ -224,3 +224,25 @@ def test_a_crashing_or_diverging_run_is_logged_not_fatal(tmp_path):
     from looplab.research.proposers import ledger_table
     assert "diverged" in ledger_table(loop.records("random"), loop.space)
     assert TPEProposer(0).propose(loop.space, loop.records("random"), loop.space.base, 3).valid
+
+
+def test_hill_climber_moves_one_step_from_the_best_and_never_repeats(tmp_path):
+    from looplab.research.proposers import HillClimbProposer
+    loop = _loop(tmp_path / "l.jsonl", k=0.0)
+    loop.baseline(2, progress=False)
+    recs = loop.run(HillClimbProposer(0), 4, progress=False)
+    assert len(recs) == 4 and all(r["status"] in ("kept", "discarded") for r in recs)
+    incumbent = dict(loop.space.base)
+    for r in recs:                           # each config is one move from the best before it
+        assert r["config"] != incumbent
+        assert sum(r["config"][k] != incumbent[k] for k in incumbent) == 1
+        assert {k: r["config"][k] for k in r["changes"]} in loop.space.moves(incumbent)
+        if r["status"] == "kept":
+            incumbent = dict(r["config"])
+    configs = [r["config"] for r in loop.ledger.records()]
+    assert len({json.dumps(c, sort_keys=True) for c in configs[1:]}) == len(configs) - 1  # baselines share one
+    # same seed, same history: same proposal
+    hist, st = loop.records("hill-climb"), loop.state("hill-climb")
+    a = HillClimbProposer(0).propose(loop.space, hist, st["incumbent"], 9)
+    b = HillClimbProposer(0).propose(loop.space, hist, st["incumbent"], 9)
+    assert a.valid and a.config == b.config

@@ -50,6 +50,12 @@ class Scale:
     gaussian_chains: int
     gaussian_samples: int    # M, samples per generation in the Gaussian toy
     gaussian_generations: int
+    # -- lesson 05: graded chains (5 strategies x grading_seeds chains must fit the lesson's budget) --
+    grading_generations: int  # generations of every strategy's chain
+    grading_layers: int       # transformer blocks of the chains' models (width, heads: as above)
+    grading_steps: int        # training steps per generation
+    grading_docs: int         # documents sampled per generation (a share `keep` is trained on)
+    grading_seeds: int        # chains per strategy (seed spread)
 
 
 SCALES = {
@@ -60,6 +66,7 @@ SCALES = {
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=2,
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
+        grading_generations=3, grading_layers=2, grading_steps=30, grading_docs=32, grading_seeds=2,
     ),
     "workshop": Scale(
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
@@ -68,6 +75,7 @@ SCALES = {
         experiment_steps=300, experiments_per_proposer=8, noise_replicates=3,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
+        grading_generations=4, grading_layers=2, grading_steps=400, grading_docs=256, grading_seeds=3,
     ),
     "full": Scale(
         name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
@@ -76,6 +84,7 @@ SCALES = {
         experiment_steps=1500, experiments_per_proposer=20, noise_replicates=5,
         generations=10, generation_steps=2000, synthetic_docs=4096, doc_bytes=512, chain_seeds=5,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
+        grading_generations=10, grading_layers=6, grading_steps=2000, grading_docs=4096, grading_seeds=5,
     ),
 }
 

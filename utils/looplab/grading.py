@@ -34,7 +34,6 @@ et al. 2024 (arXiv:2404.01413): accumulating real and synthetic data keeps the l
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -165,43 +164,24 @@ class ModelGrader(Grader):
 class SelfGrader(ModelGrader):
     """The generating model grades its own samples (same lineage).
 
-    In a chain the generating model changes every generation: :func:`watch_generator` binds each
-    new generator to this grader just before it samples, so ``select`` sees the right model.
+    In a chain the generating model changes every generation: pass ``grader.bind`` as
+    ``run_chain(..., on_model=grader.bind)`` and each new generator is bound just before its
+    documents reach ``select`` (:func:`run_strategies` does this).
     """
 
     def __init__(self, model=None, batch_size: int = 64):
         super().__init__(model, name="self", lineage="self", batch_size=batch_size)
 
-    def bind(self, model) -> None:
+    def bind(self, model, k: int | None = None) -> None:
+        """Grade with ``model`` from now on (``k``, the generation, is accepted so that ``bind``
+        can be passed as ``run_chain``'s ``on_model`` hook)."""
         self.model = model
 
     def score(self, texts):
         if self.model is None:
-            raise RuntimeError("SelfGrader has no generating model bound: run the chain inside "
-                               "grading.watch_generator(grader) (run_strategies does this), or call bind(model)")
+            raise RuntimeError("SelfGrader has no generating model bound: pass on_model=grader.bind to "
+                               "collapse.run_chain (run_strategies does this), or call grader.bind(model)")
         return super().score(texts)
-
-
-@contextlib.contextmanager
-def watch_generator(*graders: SelfGrader):
-    """Bind every model that samples text (``looplab.sample.sample_text``) to ``graders`` first.
-
-    ``run_chain``'s ``select`` hook receives the documents but not the model that wrote them;
-    this wrapper is how a self-grader gets hold of that model without changing the chain code.
-    """
-    from . import sample as _sample
-    original = _sample.sample_text
-
-    def tapped(model, *args, **kwargs):
-        for g in graders:
-            g.bind(model)
-        return original(model, *args, **kwargs)
-
-    _sample.sample_text = tapped
-    try:
-        yield graders
-    finally:
-        _sample.sample_text = original
 
 
 class ReferenceGrader(Grader):
@@ -408,9 +388,21 @@ class StrategyRun:
         return t
 
 
+def lesson_chain(scale, **overrides):
+    """Lesson 05's chain config for a :class:`looplab.config.Scale`: lesson 04's chain (data,
+    sampling, model width) with the ``grading_*`` sizes (generations, model depth, steps and
+    documents per generation), so that every strategy x seed fits the lesson; ``overrides`` win."""
+    from .collapse import ChainConfig
+    kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
+              docs=scale.grading_docs)
+    kw.update(overrides)
+    return ChainConfig.from_scale(scale, **kw)
+
+
 def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[int], splits, *,
                    keep: float = 0.5, graders: Mapping | None = None, out_dir=None, fresh: bool = False,
-                   progress: bool = True, device: str | None = None) -> list[StrategyRun]:
+                   progress: bool = True, device: str | None = None,
+                   gen0: Mapping[int, object] | None = None) -> list[StrategyRun]:
     """Run every strategy for every seed; chains of one seed share their generation 0.
 
     ``base``: a :class:`looplab.collapse.ChainConfig` (its ``mode`` and ``seed`` are replaced).
@@ -419,6 +411,8 @@ def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[i
     ``out_dir``: a folder to save every chain in (``<out_dir>/<strategy>-s<seed>/``); a chain
     found there with the same config is resumed (finished generations are loaded, not rerun)
     unless ``fresh``, which starts every chain over.
+    ``gen0``: chains already run with ``base``'s settings, by seed, whose generation 0 (model and
+    documents) every strategy of that seed reuses instead of training it again.
     """
     from dataclasses import replace as dc_replace
     from pathlib import Path
@@ -435,7 +429,7 @@ def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[i
     runs: list[StrategyRun] = []
     jobs = [(seed, s) for seed in seeds for s in strats]
     bar = tqdm(jobs, desc="strategies x seeds", disable=not progress)
-    shared: dict[int, object] = {}
+    shared: dict[int, object] = dict(gen0 or {})
     for seed, s in bar:
         bar.set_postfix(strategy=s.name, seed=seed)
         cfg = dc_replace(base, mode=s.mode, seed=seed)
@@ -448,10 +442,9 @@ def run_strategies(base, strategies: Iterable[str | Strategy], seeds: Sequence[i
         else:
             raise ValueError(f"strategy {s.name}: no grader {s.grader!r} (have: self, {', '.join(graders)})")
         path = None if out_dir is None else Path(out_dir) / f"{s.name}-s{seed}"
-        watch = watch_generator(select.grader) if s.grader == "self" else contextlib.nullcontext()
-        with watch:
-            chain = run_chain(cfg, path, select=select, data=splits, progress=False, device=device,
-                              share_gen0=shared.get(seed), fresh=fresh and path is not None)
+        on_model = select.grader.bind if s.grader == "self" else None    # the writer grades its own docs
+        chain = run_chain(cfg, path, select=select, data=splits, progress=False, device=device,
+                          share_gen0=shared.get(seed), fresh=fresh and path is not None, on_model=on_model)
         shared.setdefault(seed, chain)
         runs.append(StrategyRun(s, chain, select))
     return runs

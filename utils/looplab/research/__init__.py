@@ -5,7 +5,7 @@ Modules, each small and single-purpose:
 * :mod:`~looplab.research.spec`      -- the validated search space (a proposal outside it is rejected);
 * :mod:`~looplab.research.ledger`    -- the append-only JSONL ledger (resumable, secret-scrubbed);
 * :mod:`~looplab.research.noise`     -- the noise floor and the keep/discard rule;
-* :mod:`~looplab.research.proposers` -- random, TPE and LLM proposers behind one interface;
+* :mod:`~looplab.research.proposers` -- random, hill-climbing, TPE and LLM proposers behind one interface;
 * :mod:`~looplab.research.llm`       -- LLM backends: offline SmolLM2, transformers, OpenAI-compatible,
   Anthropic, record / replay;
 * :mod:`~looplab.research.signoff`   -- human sign-off (ipywidgets) or an explicit, printed policy;
@@ -16,9 +16,10 @@ Modules, each small and single-purpose:
 from .ledger import Ledger, scrub
 from .loop import ResearchLoop, SealedError
 from .noise import NoiseFloor, keep, noise_floor
-from .proposers import LLMProposer, Proposal, RandomProposer, TPEProposer, build_prompt, parse_reply
+from .proposers import (HillClimbProposer, LLMProposer, Proposal, RandomProposer, TPEProposer, build_prompt,
+                        parse_reply)
 from .spec import Param, ProposalError, SearchSpace, default_space
 
 __all__ = ["Ledger", "scrub", "ResearchLoop", "SealedError", "NoiseFloor", "keep", "noise_floor",
-           "LLMProposer", "Proposal", "RandomProposer", "TPEProposer", "build_prompt", "parse_reply",
+           "HillClimbProposer", "LLMProposer", "Proposal", "RandomProposer", "TPEProposer", "build_prompt", "parse_reply",
            "Param", "ProposalError", "SearchSpace", "default_space"]

@@ -110,6 +110,28 @@ class RandomProposer(Proposer):
         return p
 
 
+class HillClimbProposer(Proposer):
+    """A naive hill-climber: one random single-field move from the current best config.
+
+    This is the shape of a simple autoresearch loop (edit the best so far a little, keep any
+    gain). The move is drawn from ``space.moves(incumbent)`` minus configs already in the ledger,
+    seeded by (seed, slot); with nothing left to try the proposal is invalid and says so.
+    """
+
+    name = "hill-climb"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def propose(self, space, history, incumbent, slot, noise=None):
+        rng = random.Random(self.seed * 1_000_003 + slot)
+        tried = tried_configs(history)
+        moves = [m for m in space.moves(incumbent) if space.validate(m, incumbent) not in tried]
+        if not moves:
+            return check(space, self.name, {}, incumbent, history, "no untried one-step move left")
+        return check(space, self.name, rng.choice(moves), incumbent, history, "one step from the best so far")
+
+
 class TPEProposer(Proposer):
     """Optuna's Tree-structured Parzen Estimator, rebuilt from the ledger at every call.
 
