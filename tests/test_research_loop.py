@@ -178,6 +178,16 @@ def test_widget_buttons_deliver_decisions():
     assert got[0].action == "edit" and got[0].changes == {"lr": 0.001}
 
 
+def test_panel_is_displayed_once_with_the_card_as_its_text():
+    space = smoke_space()
+    p = check(space, "random", {"lr": 0.004}, space.base, [], "try a higher lr")
+    panel = SignOffPanel(p, lambda d: None, exp=3)
+    bundle = panel.mimebundle()
+    assert bundle["text/plain"] == panel.text and "Proposal for experiment 3" in panel.text
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == panel.widget.model_id          # the buttons, drawn by a widget frontend
+
+
 def test_repeat_of_a_ledger_config_is_rejected():
     space = smoke_space()
     done = [{"status": "discarded", "config": space.validate({"lr": 0.004})}]

@@ -45,6 +45,23 @@ def test_constrained_proposal_is_valid_by_construction(smol):
     assert len(scores) == len(req.choices) and all(s < 0 for s in scores)
 
 
+def test_a_move_declined_at_signoff_is_not_offered_again(smol):
+    space = smoke_space()
+    prop = LLMProposer(smol)
+    first = prop.propose(space, [], space.base, 0)
+    assert first.valid
+    declined = [{"proposer": "llm", "status": "rejected", "config": first.config, "changes": first.changes,
+                 "signoff": "human", "reason": "rejected by human"}]
+    req = prop.request(space, declined, space.base)
+    assert json.dumps(first.changes) not in req.choices
+    again = prop.propose(space, declined, space.base, 0)
+    assert again.valid and again.config != first.config
+    # and written out freely, the same config is turned down by the check, with the reason
+    from looplab.research.proposers import check
+    q = check(space, "llm", first.changes, space.base, declined)
+    assert not q.valid and "declined at sign-off" in q.reason
+
+
 @pytest.mark.slow
 def test_loop_with_the_offline_llm_records_a_clean_transcript(smol, tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-should-never-appear-0000")

@@ -65,6 +65,17 @@ def tried_configs(history: list[dict]) -> list[dict]:
             if r.get("status") in ("baseline", "kept", "discarded", "failed") and r.get("config")]
 
 
+def declined_configs(history: list[dict]) -> list[dict]:
+    """Valid configs that someone turned down at sign-off (rejected records that carry a config)."""
+    return [r["config"] for r in history if r.get("status") == "rejected" and r.get("config")]
+
+
+def untried_moves(space: SearchSpace, history: list[dict], incumbent: Mapping) -> list[dict]:
+    """One-step moves from ``incumbent`` that were neither run nor declined at sign-off."""
+    skip = tried_configs(history) + declined_configs(history)
+    return [m for m in space.moves(incumbent) if space.validate(m, incumbent) not in skip]
+
+
 def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, history: list[dict],
           rationale: Any = "", name: Any = "", **extra) -> Proposal:
     """Validate ``changes`` against the space (relative to ``incumbent``) into a :class:`Proposal`."""
@@ -76,6 +87,8 @@ def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, h
         for i, done in enumerate(tried_configs(history)):
             if config == done:
                 raise ProposalError("already run: this exact config is in the ledger")
+        if config in declined_configs(history):
+            raise ProposalError("declined at sign-off: this exact config was rejected earlier; propose another")
     except ProposalError as e:
         return Proposal(proposer, changes if isinstance(changes, dict) else {"_raw": clean_text(changes, 80)},
                         None, rationale, valid=False, reason=clean_text(e, 300), name=name, **extra)
@@ -125,8 +138,7 @@ class HillClimbProposer(Proposer):
 
     def propose(self, space, history, incumbent, slot, noise=None):
         rng = random.Random(self.seed * 1_000_003 + slot)
-        tried = tried_configs(history)
-        moves = [m for m in space.moves(incumbent) if space.validate(m, incumbent) not in tried]
+        moves = untried_moves(space, history, incumbent)
         if not moves:
             return check(space, self.name, {}, incumbent, history, "no untried one-step move left")
         return check(space, self.name, rng.choice(moves), incumbent, history, "one step from the best so far")
@@ -259,8 +271,8 @@ class LLMProposer(Proposer):
     """Asks an LLM backend for one proposal per experiment, with a one-line rationale.
 
     For a ``constrained`` backend (the offline SmolLM2) the request carries the closed set of
-    one-step moves from the current best config that have not been run yet, so its proposals
-    are valid by construction; other backends write free JSON that is parsed and checked.
+    one-step moves from the current best config that have not been run or declined at sign-off
+    yet, so its proposals are valid by construction; other backends write free JSON that is parsed and checked.
     """
 
     def __init__(self, backend: Backend, k: float = 2.0, budget: str = "a fixed number of training steps",
@@ -271,10 +283,8 @@ class LLMProposer(Proposer):
     def request(self, space, history, incumbent, noise=None) -> LLMRequest:
         user = build_prompt(space, history, incumbent, noise, self.budget, self.k, self.max_rows)
         choices = None
-        if self.backend.constrained:
-            done = tried_configs(history)
-            choices = [json.dumps(m) for m in space.moves(incumbent)
-                       if space.validate(m, incumbent) not in done]
+        if self.backend.constrained:   # moves already run or declined at sign-off are not offered again
+            choices = [json.dumps(m) for m in untried_moves(space, history, incumbent)]
         return LLMRequest(system=SYSTEM_PROMPT, user=user, max_tokens=self.max_tokens, choices=choices or None)
 
     def propose(self, space, history, incumbent, slot, noise=None):

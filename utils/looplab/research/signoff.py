@@ -4,8 +4,8 @@
   its policy when created and tags every record ``signoff="auto-approve policy"``: never silent.
 * :class:`Scripted` -- a fixed list of decisions (tests, demos).
 * :class:`SignOffPanel` -- ipywidgets Approve / Reject / Edit buttons for one proposal, used by
-  :meth:`looplab.research.loop.ResearchLoop.interactive`. It also prints a plain-text copy of the
-  proposal, so a run with no live frontend still shows what was proposed.
+  :meth:`looplab.research.loop.ResearchLoop.interactive`. Its plain-text form is the proposal
+  card, so a run with no live frontend still shows what was proposed (once, not twice).
 
 :func:`default_signoff` picks the panel in a live Jupyter frontend and the printed auto-approve
 policy elsewhere; ``LOOPLAB_SIGNOFF=widgets|auto`` overrides the guess.
@@ -152,9 +152,16 @@ class SignOffPanel:
         self.on_decision(decision)
 
     def show(self):
+        """Display the panel once: a widget frontend draws the buttons (with the card), anything
+        else (nbval, a plain console, exported HTML without widget state) shows the card as text."""
         from IPython.display import display
-        print(self.text)  # static copy: readable with no widget frontend (nbval, exported HTML)
-        display(self.widget)
+        display(self.mimebundle(), raw=True)
+
+    def mimebundle(self) -> dict:
+        """The panel's display data: the widget view, with the proposal card as its plain text."""
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/plain"] = self.text
+        return bundle
 
 
 def _escape(s: str) -> str:
