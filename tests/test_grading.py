@@ -271,3 +271,17 @@ def test_regrade_on_sealed_test(splits):
         gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[0, 5])
     with pytest.raises(ValueError, match="at least 2"):
         gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[7])
+
+
+def test_paired_wins_compares_seed_by_seed():
+    t = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3 + ["a"], "seed": [0, 1, 2, 0, 1, 2, 0],
+                      "generation": [3] * 6 + [2], "val_bpb": [3.0, 3.5, 3.2, 3.1, 3.6, 3.1, 9.0]})
+    w = gr.paired_wins(t, "a", "b")
+    assert (w["wins"], w["n"]) == (2, 3)                 # seed 2: a (3.2) is worse than b (3.1)
+    assert w["mean_gain"] == pytest.approx((0.1 + 0.1 - 0.1) / 3)
+    assert w["gain_se"] == pytest.approx(np.std([0.1, 0.1, -0.1], ddof=1) / math.sqrt(3))
+    assert not gr.beyond_spread(t, "a", "b")             # the ranges overlap although a wins 2 of 3 pairs
+    assert gr.paired_wins(t, "b", "a")["wins"] == 1
+    assert gr.paired_wins(t, "a", "b", lower_is_better=False)["wins"] == 1
+    with pytest.raises(ValueError, match="no rows"):
+        gr.paired_wins(t, "a", "zzz")

@@ -481,6 +481,32 @@ def beyond_spread(table, better: str, worse: str, metric: str = "val_bpb",
     return bool(a.max() < b.min()) if lower_is_better else bool(a.min() > b.max())
 
 
+def paired_wins(table, better: str, worse: str, metric: str = "val_bpb",
+                lower_is_better: bool = True) -> dict:
+    """Seed by seed at the last generation: in how many seeds does ``better`` beat ``worse``?
+
+    Chains of one seed share generation 0 (same model, same documents), so a seed's two chains
+    are a matched pair. Returns ``wins`` and ``n`` (seeds both strategies have), the mean of the
+    per-seed gain (``worse - better`` for a lower-is-better metric) and its standard error
+    (``nan`` with fewer than 2 seeds). Unlike :func:`beyond_spread`, this does not get stricter as
+    seeds are added: a range over more seeds only widens.
+    """
+    last = table[table["generation"] == table["generation"].max()]
+    have = set(last["strategy"])
+    if better not in have or worse not in have:
+        raise ValueError(f"no rows for strategy {better!r} or {worse!r}; have {sorted(have)}")
+    a = last[last["strategy"] == better].set_index("seed")[metric]
+    b = last[last["strategy"] == worse].set_index("seed")[metric]
+    seeds = sorted(set(a.index) & set(b.index))
+    gain = (b[seeds] - a[seeds]).to_numpy(dtype=float)
+    if not lower_is_better:
+        gain = -gain
+    n = len(gain)
+    se = float(gain.std(ddof=1) / math.sqrt(n)) if n >= 2 else float("nan")
+    return {"wins": int((gain > 0).sum()), "n": n, "mean_gain": float(gain.mean()) if n else float("nan"),
+            "gain_se": se}
+
+
 # ============================================================================================
 # 3. Re-grading the experiment loop
 # ============================================================================================
