@@ -44,9 +44,6 @@ import numpy as np
 from . import textmetrics as tm
 from .ngram import NGramLM
 
-LN2 = math.log(2)
-
-
 # ============================================================================================
 # 1. Graders
 # ============================================================================================
@@ -106,6 +103,8 @@ def model_logprob_per_byte(model, texts: Sequence[str], batch_size: int = 64,
     import torch
     import torch.nn.functional as F
 
+    from .model import gpt2_logits
+
     texts = _as_texts(texts)
     block = int(model.config.n_positions)
     stride = stride or max(1, block // 2)
@@ -132,7 +131,7 @@ def model_logprob_per_byte(model, texts: Sequence[str], batch_size: int = 64,
                 done, end = 0, min(block, n)
                 while True:
                     a = max(0, end - block)
-                    logits = model(input_ids=ids[:, a:end]).logits.float()
+                    logits = gpt2_logits(model, ids[:, a:end]).float()
                     lp = -F.cross_entropy(logits.transpose(1, 2), ids[:, a + 1:end + 1], reduction="none")
                     keep = slice(done - a, end - a)                     # targets not yet counted
                     total += (lp[:, keep] * mask[:, done:end]).sum(1).double()
@@ -286,13 +285,16 @@ def _check_keep(keep) -> float:
     return float(keep)
 
 
+def _n_keep(keep: float, n: int) -> int:
+    """How many of ``n`` documents a ``keep`` share is: ``ceil(keep * n)``, at least one."""
+    return max(1, math.ceil(_check_keep(keep) * n))
+
+
 def top_fraction(scores: np.ndarray, keep: float) -> np.ndarray:
     """Indices of the best ``ceil(keep * n)`` scores (ties: the earlier document), in document order."""
-    keep = _check_keep(keep)
     scores = np.asarray(scores, dtype=np.float64)
-    n_keep = max(1, math.ceil(keep * len(scores)))
     order = np.argsort(-scores, kind="stable")
-    return np.sort(order[:n_keep])
+    return np.sort(order[:_n_keep(keep, len(scores))])
 
 
 class TopFraction:
@@ -332,7 +334,7 @@ class RandomFraction:
         self.history: list[dict] = []
 
     def __call__(self, docs, k: int):
-        n_keep = max(1, math.ceil(self.keep * len(docs)))
+        n_keep = _n_keep(self.keep, len(docs))
         idx = np.sort(np.random.default_rng([self.seed, k]).choice(len(docs), n_keep, replace=False))
         self.history.append({"generation": k, "grader": None, "n": len(docs), "kept": n_keep})
         return [docs[i] for i in idx]

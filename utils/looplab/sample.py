@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .model import is_plain_gpt2
+
 
 def _check(temperature, top_k, top_p, n, max_new_tokens, batch_size, seed):
     def whole(name, v, lo):
@@ -156,11 +158,6 @@ class _HFRunner:
         return out.logits[:, -1]
 
 
-def _is_gpt2(model) -> bool:
-    return type(model).__name__ == "GPT2LMHeadModel" and not getattr(model.config, "add_cross_attention", False) \
-        and not model.config.scale_attn_by_inverse_layer_idx and model.config.scale_attn_weights
-
-
 def _sample_batch(runner, prompt: list[int], B: int, max_new: int, temperature, top_k, top_p, g, device):
     T = runner.T
     keep = max(1, (3 * T) // 4)
@@ -205,7 +202,7 @@ def sample_tokens(model, n: int, max_new_tokens: int, prompt=b"\n", temperature:
         with torch.inference_mode():
             for start in range(0, n, batch_size):
                 B = min(batch_size, n - start)
-                runner = _GPT2Runner(model, B) if _is_gpt2(model) else _HFRunner(model, B)
+                runner = _GPT2Runner(model, B) if is_plain_gpt2(model) else _HFRunner(model, B)
                 out.append(_sample_batch(runner, ids, B, max_new_tokens, temperature, top_k, top_p, g, device))
     finally:
         model.train(was_training)

@@ -20,6 +20,7 @@ from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff
 from .spec import SearchSpace
 
 RUN_STATUSES = ("kept", "discarded")
+SLOT_DONE_STATUSES = RUN_STATUSES + ("failed",)   # a run that crashed also spends its slot
 
 
 class SealedError(RuntimeError):
@@ -89,7 +90,7 @@ class ResearchLoop:
         for r in self.ledger.where(proposer=proposer):
             if r["status"] == "kept":
                 best, incumbent = r["val_bpb"], dict(r["config"])
-            if r["status"] in RUN_STATUSES + ("failed",) or (r["status"] == "rejected" and r.get("slot_done")):
+            if r["status"] in SLOT_DONE_STATUSES or (r["status"] == "rejected" and r.get("slot_done")):
                 slots, open_attempts = slots + 1, 0
             elif r["status"] == "rejected":
                 open_attempts += 1
@@ -202,7 +203,7 @@ class ResearchLoop:
             p, slot, attempt = self.propose(proposer)
             decision = policy.decide(p) if p.valid else Decision("reject", by="validator", note=p.reason)
             rec = self.execute(p, slot, attempt, decision)
-            if bar is not None and (rec["status"] in RUN_STATUSES + ("failed",) or rec.get("slot_done")):
+            if bar is not None and (rec["status"] in SLOT_DONE_STATUSES or rec.get("slot_done")):
                 bar.update(1)
                 bar.set_postfix(best=f"{self.state(proposer.name)['best']:.4f}")
         if bar is not None:

@@ -84,9 +84,8 @@ def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, h
         config = space.validate(changes, incumbent)
         if config == dict(incumbent):
             raise ProposalError("no change: the proposal equals the current best config")
-        for i, done in enumerate(tried_configs(history)):
-            if config == done:
-                raise ProposalError("already run: this exact config is in the ledger")
+        if config in tried_configs(history):
+            raise ProposalError("already run: this exact config is in the ledger")
         if config in declined_configs(history):
             raise ProposalError("declined at sign-off: this exact config was rejected earlier; propose another")
     except ProposalError as e:
@@ -127,7 +126,7 @@ class HillClimbProposer(Proposer):
     """A naive hill-climber: one random single-field move from the current best config.
 
     This is the shape of a simple autoresearch loop (edit the best so far a little, keep any
-    gain). The move is drawn from ``space.moves(incumbent)`` minus configs already in the ledger,
+    gain). The move is drawn from :func:`untried_moves` (not run, not declined at sign-off),
     seeded by (seed, slot); with nothing left to try the proposal is invalid and says so.
     """
 
