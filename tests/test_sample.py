@@ -79,3 +79,26 @@ def test_draws_follow_the_distribution():
     freq = torch.bincount(draws, minlength=5).float() / 20000
     assert torch.allclose(freq, p, atol=0.015), freq
     assert freq[4] == 0  # a zero-probability token is never drawn
+
+
+def test_kept_kv_buffer_is_reused_and_never_leaks_old_values(model):
+    from looplab import sample
+
+    sample.release_kv_buffer()
+    fresh = sample_tokens(model, 4, 40, seed=5, batch_size=4)  # longer than block_size: rebuilds too
+    assert len(sample._kv_spare) == 1
+    kept = sample._kv_spare[0]
+    assert kept.shape == (CFG.n_layer, 2, 4, CFG.n_head, CFG.block_size, CFG.n_embd // CFG.n_head)
+    with torch.inference_mode():
+        kept.fill_(float("nan"))  # stale contents must never reach a result
+    again = sample_tokens(model, 4, 40, seed=5, batch_size=4)
+    assert torch.equal(fresh, again)
+    assert sample._kv_spare and sample._kv_spare[0] is kept  # the same buffer came back
+    with torch.inference_mode():
+        run = _GPT2Runner(model, 4)
+        assert run.kv is kept and not sample._kv_spare  # taken out while in use
+        other = _GPT2Runner(model, 4)
+        assert other.kv is not kept  # a concurrent runner gets its own
+        run.close(), other.close()
+    sample.release_kv_buffer()
+    assert not sample._kv_spare
