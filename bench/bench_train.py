@@ -15,6 +15,12 @@ same sizes in the same process:
   built from ~8 separate element-wise ops (the course model uses exact GELU, one fused op).
 
 Goal: ratio >= 0.50 on 2 cores.
+
+``--ablate`` instead times the course model's training step with one part taken out at a time
+(GELU, LayerNorm, attention, biases, gradient clipping, the optimizer step), interleaved, best of
+``rounds``: what each part costs inside the real step, where caches and threads are shared
+(isolated micro-benchmarks of the same kernels understate it). The ablated models compute
+something else and are only clocks; the course model is unchanged.
 """
 from __future__ import annotations
 
@@ -107,6 +113,89 @@ def time_steps(model, cfg, steps: int, logits_fn=None) -> float:
     return steps * cfg.batch_size * cfg.block_size / (time.perf_counter() - t0)
 
 
+ABLATIONS = ("gelu", "layernorm", "attention", "biases", "clip", "optimizer")
+
+
+def ablated_step_ms(cfg, without: str, steps: int) -> float:
+    """ms per training step of the course model with the part ``without`` removed ('' = none)."""
+    import torch
+    import torch.nn.functional as F
+
+    from looplab.data import default_splits, get_batch
+    from looplab.model import build_model
+    from looplab.train import make_optimizer
+
+    model = build_model(cfg.model_config(), seed=0)
+    model.train()
+    opt = make_optimizer(model, cfg)
+    tr, mc = model.transformer, model.config
+    H, d = mc.n_head, mc.n_embd
+
+    def ln(m, x):
+        return x if without == "layernorm" else m(x)
+
+    def lin(m, x):  # transformers' Conv1D: x @ W + b
+        return x @ m.weight if without == "biases" else m(x)
+
+    def logits(ids):
+        B, T = ids.shape
+        x = tr.wte(ids) + tr.wpe.weight[:T]
+        for blk in tr.h:
+            q, k, v = lin(blk.attn.c_attn, ln(blk.ln_1, x)).split(d, dim=2)
+            if without == "attention":
+                y = v
+            else:
+                q, k, v = (t.view(B, T, H, d // H).transpose(1, 2) for t in (q, k, v))
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
+            x = x + lin(blk.attn.c_proj, y)
+            h = lin(blk.mlp.c_fc, ln(blk.ln_2, x))
+            x = x + lin(blk.mlp.c_proj, h if without == "gelu" else blk.mlp.act(h))
+        return ln(tr.ln_f, x) @ tr.wte.weight.T
+
+    sp = default_splits("kjv", 2_000_000)
+    g = torch.Generator().manual_seed(0)
+
+    def step():
+        x, y = get_batch(sp.train, cfg.batch_size, cfg.block_size, g)
+        loss = F.cross_entropy(logits(x).reshape(-1, cfg.vocab_size), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if without != "clip":
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if without != "optimizer":
+            opt.step()
+
+    for _ in range(5):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - t0) / steps * 1e3
+
+
+def ablate(cfg, steps: int, rounds: int, peak_fn, fpt: float) -> dict:
+    """Best-of-``rounds`` step time with each part removed; prints the table and returns it."""
+    times = {k: [] for k in ("",) + ABLATIONS}
+    peaks = []
+    for r in range(rounds):
+        peaks.append(peak_fn())
+        for k in times:
+            times[k].append(ablated_step_ms(cfg, k, steps))
+        print(f"round {r}: " + " | ".join(f"{k or 'full step'} {v[-1]:.2f} ms" for k, v in times.items()), flush=True)
+    full = min(times[""])
+    tokens = cfg.batch_size * cfg.block_size
+    print(f"\nfull step {full:.2f} ms = ratio {tokens / (full / 1e3) * fpt / max(peaks):.3f} of the "
+          f"{max(peaks) / 1e9:.0f} GFLOP/s matmul peak; a ratio of 0.50 needs "
+          f"{tokens * fpt / (0.5 * max(peaks)) * 1e3:.2f} ms")
+    out = {"full_ms": full, "peak_flops": max(peaks)}
+    for k in ABLATIONS:
+        saved = full - min(times[k])
+        out[f"without_{k}_ms"] = min(times[k])
+        print(f"  without {k:10s}: {min(times[k]):6.2f} ms  (that part costs {saved:5.2f} ms, "
+              f"{100 * saved / full:4.1f}% of the step)")
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", default="workshop")
@@ -114,6 +203,8 @@ def main(argv=None) -> dict:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-refs", action="store_true", help="skip the reference models")
+    p.add_argument("--ablate", action="store_true",
+                   help="time the step with one part removed at a time, instead of the ratio")
     a = p.parse_args(argv)
     threads = setup_bench(a.threads)
 
@@ -132,6 +223,9 @@ def main(argv=None) -> dict:
     print(f"machine: {machine()}; {load_note()}")
     print(f"model  : {a.scale} scale, {mcfg}, {n_params(build_model(mcfg, seed=0)):,} params, "
           f"batch {cfg.batch_size}, {fpt / 1e6:.2f} MFLOP/token")
+
+    if a.ablate:
+        return ablate(cfg, a.steps, a.rounds, lambda: measure_matmul_flops(n=1024, repeats=3, seconds=0.4), fpt)
 
     peaks, lib, refs = [], [], {"nanogpt-style": [], "hf forward": [], "hf gelu_new": []}
     for r in range(a.rounds):

@@ -32,7 +32,9 @@ def main() -> int:
     print(f"training throughput / fp32 matmul peak : {tr['ratio']:.3f}   (goal >= 0.50)")
     for k, v in sa.items():
         if k.startswith("ratio_b"):
-            print(f"sampler vs generate(), batch {k[7:]:>5}  : {v:.2f}x   (goal >= 2)")
+            cold = sa.get(f"ratio_cold_b{k[7:]}")
+            print(f"sampler vs generate(), batch {k[7:]:>5}  : {v:.2f}x   (goal >= 2)"
+                  + (f"; from a fresh KV buffer {cold:.2f}x" if cold else ""))
     print(f"val_bpb after 60 s (workshop defaults)  : {qu['val_bpb_60s']:.3f}")
     if qu["t_nano_s"] and qu["t_course_s"]:
         print(f"time to nanoGPT CPU-recipe loss        : nanoGPT {qu['t_nano_s']:.1f} s, course {qu['t_course_s']:.1f} s")

@@ -8,7 +8,9 @@ step (what a cache-free loop does) costs a whole forward pass per new token; a *
 keeps them, so each step only runs the new position through the network. For the course's GPT-2
 models this module runs that step directly on the model's own weights with a preallocated
 cache, which avoids the general-purpose bookkeeping of ``model.generate()`` (the bench measures
-the difference). Other transformers causal LMs use their own cache through ``model(...)``.
+the difference). The cache buffer is kept for the next call of the same shape (up to 256 MiB;
+:func:`release_kv_buffer` frees it). Other transformers causal LMs use their own cache through
+``model(...)``.
 
 Context longer than the model's ``block_size``: the learned position embeddings stop there, so
 when the window is full the cache is rebuilt from the last three quarters of the window and
