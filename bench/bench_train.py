@@ -173,12 +173,38 @@ def ablated_step_ms(cfg, without: str, steps: int) -> float:
     return (time.perf_counter() - t0) / steps * 1e3
 
 
+def matmuls_only_ms(cfg, steps: int) -> float:
+    """ms for just the step's matmuls (forward, input grads, weight grads) in its shapes and order."""
+    import torch
+
+    mc = cfg.model_config()
+    M, d = cfg.batch_size * cfg.block_size, mc.n_embd
+    shapes = [(d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)] * mc.n_layer + [(d, mc.vocab_size)]
+    act = {k: torch.randn(M, k) for k in {i for s in shapes for i in s}}
+    ws = [torch.randn(i, o) for i, o in shapes]
+
+    def run():
+        for (i, o), w in zip(shapes, ws):
+            torch.mm(act[i], w)                # forward
+        for (i, o), w in zip(reversed(shapes), reversed(ws)):
+            torch.mm(act[o], w.t())            # gradient of the input
+            torch.mm(act[i].t(), act[o])       # gradient of the weight
+
+    for _ in range(5):
+        run()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        run()
+    return (time.perf_counter() - t0) / steps * 1e3
+
+
 def ablate(cfg, steps: int, rounds: int, peak_fn, fpt: float) -> dict:
     """Best-of-``rounds`` step time with each part removed; prints the table and returns it."""
     times = {k: [] for k in ("",) + ABLATIONS}
-    peaks = []
+    peaks, mm = [], []
     for r in range(rounds):
         peaks.append(peak_fn())
+        mm.append(matmuls_only_ms(cfg, steps))
         for k in times:
             times[k].append(ablated_step_ms(cfg, k, steps))
         print(f"round {r}: " + " | ".join(f"{k or 'full step'} {v[-1]:.2f} ms" for k, v in times.items()), flush=True)
@@ -187,7 +213,8 @@ def ablate(cfg, steps: int, rounds: int, peak_fn, fpt: float) -> dict:
     print(f"\nfull step {full:.2f} ms = ratio {tokens / (full / 1e3) * fpt / max(peaks):.3f} of the "
           f"{max(peaks) / 1e9:.0f} GFLOP/s matmul peak; a ratio of 0.50 needs "
           f"{tokens * fpt / (0.5 * max(peaks)) * 1e3:.2f} ms")
-    out = {"full_ms": full, "peak_flops": max(peaks)}
+    print(f"  the step's matmuls alone (same shapes and order, no other work): {min(mm):.2f} ms")
+    out = {"full_ms": full, "peak_flops": max(peaks), "matmuls_only_ms": min(mm)}
     for k in ABLATIONS:
         saved = full - min(times[k])
         out[f"without_{k}_ms"] = min(times[k])
