@@ -105,12 +105,17 @@ def time_steps(model, cfg, steps: int, logits_fn=None) -> float:
         opt.step()
         return float(loss.detach())
 
-    for _ in range(5):
-        step()
+    return cfg.batch_size * cfg.block_size / (ms_per_call(step, steps) / 1e3)
+
+
+def ms_per_call(fn, calls: int, warmup: int = 5) -> float:
+    """Mean ms per call of ``fn`` over ``calls`` calls, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
     t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps * cfg.batch_size * cfg.block_size / (time.perf_counter() - t0)
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls * 1e3
 
 
 ABLATIONS = ("gelu", "layernorm", "attention", "biases", "clip", "optimizer")
@@ -165,12 +170,7 @@ def ablated_step_ms(cfg, without: str, steps: int) -> float:
         if without != "optimizer":
             opt.step()
 
-    for _ in range(5):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - t0) / steps * 1e3
+    return ms_per_call(step, steps)
 
 
 def matmuls_only_ms(cfg, steps: int) -> float:
@@ -190,12 +190,7 @@ def matmuls_only_ms(cfg, steps: int) -> float:
             torch.mm(act[o], w.t())            # gradient of the input
             torch.mm(act[i].t(), act[o])       # gradient of the weight
 
-    for _ in range(5):
-        run()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        run()
-    return (time.perf_counter() - t0) / steps * 1e3
+    return ms_per_call(run, steps)
 
 
 def ablate(cfg, steps: int, rounds: int, peak_fn, fpt: float) -> dict:
