@@ -102,3 +102,13 @@ def test_kept_kv_buffer_is_reused_and_never_leaks_old_values(model):
         run.close(), other.close()
     sample.release_kv_buffer()
     assert not sample._kv_spare
+
+
+def test_concurrent_calls_match_sequential_ones(model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    seeds = [0, 1, 2, 3]
+    alone = [sample_tokens(model, 8, 40, seed=s, batch_size=8) for s in seeds]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda s: sample_tokens(model, 8, 40, seed=s, batch_size=8), seeds))
+    assert all(torch.equal(a, b) for a, b in zip(alone, together))

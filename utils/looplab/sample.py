@@ -18,6 +18,8 @@ generation continues (every new token sees at least ``3/4 * block_size`` earlier
 """
 from __future__ import annotations
 
+import threading
+
 import torch
 import torch.nn.functional as F
 
@@ -86,14 +88,16 @@ def pick_next(logits, temperature: float = 1.0, top_k: int | None = None, top_p:
 # concurrent calls never share one.
 _KEEP_BYTES = 256 * 2**20
 _kv_spare: list = []
+_kv_lock = threading.Lock()
 
 
 def _take_kv_buffer(shape, dtype, device):
     inference = torch.is_inference_mode_enabled()
-    for i, buf in enumerate(_kv_spare):
-        if (buf.shape == shape and buf.dtype == dtype and buf.device == torch.device(device)
-                and buf.is_inference() == inference):
-            return _kv_spare.pop(i)
+    with _kv_lock:
+        for i, buf in enumerate(_kv_spare):
+            if (buf.shape == shape and buf.dtype == dtype and buf.device == torch.device(device)
+                    and buf.is_inference() == inference):
+                return _kv_spare.pop(i)
     return torch.empty(shape, dtype=dtype, device=device)
 
 
@@ -101,15 +105,17 @@ def _give_back_kv_buffer(buf) -> None:
     """Keep ``buf`` (and at most one earlier spare) if together they fit in ``_KEEP_BYTES``."""
     if buf is None:
         return
-    kept = [buf] + _kv_spare[:1]
-    while kept and sum(b.numel() * b.element_size() for b in kept) > _KEEP_BYTES:
-        kept.pop()
-    _kv_spare[:] = kept
+    with _kv_lock:
+        kept = [buf] + _kv_spare[:1]
+        while kept and sum(b.numel() * b.element_size() for b in kept) > _KEEP_BYTES:
+            kept.pop()
+        _kv_spare[:] = kept
 
 
 def release_kv_buffer() -> None:
     """Free the KV buffer the sampler keeps between calls (it is re-allocated when needed)."""
-    _kv_spare.clear()
+    with _kv_lock:
+        _kv_spare.clear()
 
 
 class _GPT2Runner:
