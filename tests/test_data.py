@@ -113,3 +113,67 @@ def test_bpe_tokenizer_compresses_and_round_trips():
     assert bpe.bytes_per_token(text[:20_000]) > 1.5
     with pytest.raises(ValueError, match="vocab_size=100"):
         BPETokenizer(text, vocab_size=100)
+
+
+class _FileServer:
+    """Serve a folder over HTTP on 127.0.0.1 (a free port) for the ``with`` block."""
+
+    def __init__(self, folder):
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_online_corpora_download_through_the_real_client_and_cache(monkeypatch, tmp_path):
+    from looplab import data
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    stories = [f"Once upon a time {i}, Zoë found a café by the sea. The end." for i in range(40)]
+    raw = "".join(s + "\n<|endoftext|>\n" for s in stories).encode("utf-8")
+    (site / "TinyStoriesV2-GPT4-valid.txt").write_bytes(raw)
+    cut = raw.index("é".encode("utf-8"), 1000) + 1  # inside a story and inside the two-byte 'é'
+    (site / "shakespeare.txt").write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n",
+                                          encoding="utf-8")
+    monkeypatch.setenv("LOOPLAB_CACHE", str(cache))
+    with _FileServer(site) as srv:
+        monkeypatch.setattr(data, "TINYSTORIES_URL", srv.url + "TinyStoriesV2-GPT4-{split}.txt")
+        monkeypatch.setattr(data, "TINYSHAKESPEARE_URL", srv.url + "shakespeare.txt")
+        small = load_text("tinystories", max_bytes=cut)
+        ts = load_text("tinyshakespeare")
+    assert ts.text.startswith("First Citizen:")
+    assert "<|endoftext|>" not in small.text and len(small.text.encode("utf-8")) <= cut
+    got = small.text.strip().split("\n\n")
+    assert got == stories[:len(got)] and 10 < len(got) < 40  # whole stories only, in order
+    assert not list(cache.glob("*.part"))  # the download was renamed into place
+    # the server is gone: both load from the cache, unchanged
+    assert load_text("tinystories", max_bytes=cut).text == small.text
+    assert load_text("tinyshakespeare").text == ts.text
+
+
+def test_unreachable_download_leaves_no_cache(monkeypatch, tmp_path):
+    from looplab import data
+
+    monkeypatch.setenv("LOOPLAB_CACHE", str(tmp_path))
+    with _FileServer(tmp_path) as srv:
+        dead = srv.url
+    monkeypatch.setattr(data, "TINYSTORIES_URL", dead + "TinyStoriesV2-GPT4-{split}.txt")
+    with pytest.raises(ConnectionError, match=r"TinyStories.*'kjv', 'stdlib'"):
+        load_text("tinystories", max_bytes=5000)
+    assert not list(tmp_path.glob("tinystories*"))

@@ -11,8 +11,9 @@ Corpora (``load_text(name)``):
 * ``"stdlib"``   -- the docstrings of Python's own standard library, read with ``ast``. Always
   present wherever Python is, so it is the fallback when nothing else is.
 * ``"tinyshakespeare"`` -- Karpathy's char-rnn TinyShakespeare (about 1.1 MB), downloaded once
-  and cached; ``"tinystories"`` -- TinyStories (Eldan & Li 2023) via the ``datasets`` package.
-  Both need a network the first time; offline they raise an error naming the offline choices.
+  and cached; ``"tinystories"`` -- TinyStories (Eldan & Li 2023), its plain-text files from the
+  Hugging Face hub (no extra package), cached. Both need a network the first time; offline they
+  raise an error naming the offline choices.
 * a path to a local UTF-8 text file.
 """
 from __future__ import annotations
@@ -32,6 +33,10 @@ OFFLINE_CORPORA = ("kjv", "stdlib")
 ONLINE_CORPORA = ("tinyshakespeare", "tinystories")
 CORPORA = OFFLINE_CORPORA + ONLINE_CORPORA
 TINYSHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+# TinyStories (Eldan & Li 2023, arXiv:2305.07759), CDLA-Sharing-1.0: plain-text files on the hub
+TINYSTORIES_URL = "https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStoriesV2-GPT4-{split}.txt"
+TINYSTORIES_SEP = "<|endoftext|>"
+TINYSTORIES_VALID_BYTES = 20_000_000  # requests up to this size read the (smaller) validation file
 
 
 @dataclass(frozen=True)
@@ -134,55 +139,69 @@ def _stdlib_text(max_bytes: int = 0) -> str:
     return "".join(chunks)
 
 
-def _tinyshakespeare() -> str:
-    path = cache_dir() / "tinyshakespeare.txt"
+def _download(url: str, path: Path, what: str, max_bytes: int = 0) -> str:
+    """The text at ``url`` (its first ``max_bytes`` bytes when > 0), cached at ``path``.
+
+    The file is written to ``path.part`` and renamed when complete, so an interrupted download
+    never leaves a cache file that looks whole. A cut in the middle of a UTF-8 character is
+    dropped. Offline, the error names the embedded corpora to use instead.
+    """
     if path.exists():
         return path.read_text(encoding="utf-8")
+    import codecs
     import urllib.request
+
+    from tqdm.auto import tqdm
+
+    chunks, total = [], 0
     try:
-        with urllib.request.urlopen(TINYSHAKESPEARE_URL, timeout=10) as r:
-            text = r.read().decode("utf-8")
+        with urllib.request.urlopen(url, timeout=10) as r:
+            size = int(r.headers.get("Content-Length") or 0) or None
+            goal = min(size, max_bytes) if (size and max_bytes) else (max_bytes or size)
+            with tqdm(total=goal, unit="B", unit_scale=True, desc=f"downloading {what}", leave=False) as bar:
+                while not max_bytes or total < max_bytes:
+                    block = r.read(min(1 << 20, max_bytes - total) if max_bytes else 1 << 20)
+                    if not block:
+                        break
+                    chunks.append(block)
+                    total += len(block)
+                    bar.update(len(block))
     except OSError as e:
         raise ConnectionError(
-            f"could not download TinyShakespeare from {TINYSHAKESPEARE_URL} ({e}). Offline, use one "
-            f"of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv')), or save the file yourself "
-            f"to {path} or pass its path to load_text()."
+            f"could not download {what} from {url} ({e}). Offline, use one of the embedded corpora "
+            f"{OFFLINE_CORPORA} (load_text('kjv')), or save the file yourself to {path} or pass its "
+            "path to load_text()."
         ) from None
+    text = codecs.getincrementaldecoder("utf-8")().decode(b"".join(chunks), final=not max_bytes)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
     return text
+
+
+def _tinyshakespeare() -> str:
+    return _download(TINYSHAKESPEARE_URL, cache_dir() / "tinyshakespeare.txt", "TinyShakespeare")
+
+
+def _tinystories_url(max_bytes: int) -> str:
+    return TINYSTORIES_URL.format(split="valid" if max_bytes and max_bytes <= TINYSTORIES_VALID_BYTES else "train")
 
 
 def _tinystories(max_bytes: int) -> str:
-    path = cache_dir() / f"tinystories_{max_bytes or 'all'}.txt"
-    if path.exists():
-        return path.read_text(encoding="utf-8")
-    try:
-        import datasets  # noqa: F401
-    except ImportError:
-        raise ImportError(
-            "corpus 'tinystories' needs the 'datasets' package and a network (pip install datasets). "
-            f"Offline, use one of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv'))."
-        ) from None
-    from datasets import load_dataset
-    try:
-        ds = load_dataset("roneneldan/TinyStories", split="validation" if max_bytes and max_bytes < 20_000_000 else "train",
-                          streaming=True)
-        parts, total = [], 0
-        for row in ds:
-            parts.append(row["text"].strip() + "\n\n")
-            total += len(parts[-1])
-            if max_bytes and total >= max_bytes:
-                break
-    except Exception as e:
-        raise ConnectionError(
-            f"could not load TinyStories from the Hugging Face hub ({type(e).__name__}: {e}). Offline, "
-            f"use one of the embedded corpora {OFFLINE_CORPORA} (load_text('kjv'))."
-        ) from None
-    text = "".join(parts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return text
+    """TinyStories (the GPT-4 version, V2): the validation file for up to ~20 MB, else the training file.
+
+    The raw files separate stories with ``<|endoftext|>``; here they become blank lines, and a
+    story cut off by ``max_bytes`` is dropped.
+    """
+    url = _tinystories_url(max_bytes)
+    split = "valid" if url.endswith("valid.txt") else "train"
+    raw = _download(url, cache_dir() / f"tinystories_{split}_{max_bytes or 'all'}.raw.txt",
+                    f"TinyStories ({split})", max_bytes)
+    stories = raw.split(TINYSTORIES_SEP)
+    if max_bytes and len(stories) > 1 and len(raw.encode("utf-8")) > max_bytes - 4:
+        stories = stories[:-1]  # cut by max_bytes (less at most 3 bytes of a split character)
+    return "".join(s.strip() + "\n\n" for s in stories if s.strip())
 
 
 def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
@@ -215,7 +234,7 @@ def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
                       "Karpathy's char-rnn TinyShakespeare, " + TINYSHAKESPEARE_URL, "public domain (text)")
     if low == "tinystories":
         return Corpus("tinystories", _cap(_tinystories(max_bytes), max_bytes),
-                      "TinyStories (Eldan & Li 2023), hf.co/datasets/roneneldan/TinyStories", "CDLA-Sharing-1.0")
+                      "TinyStories (Eldan & Li 2023), " + _tinystories_url(max_bytes), "CDLA-Sharing-1.0")
     path = Path(key).expanduser()
     if path.is_file():
         return Corpus(path.name, _cap(path.read_text(encoding="utf-8", errors="replace"), max_bytes),
