@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import textmetrics as tm
+from .data import atomic_write_text  # noqa: F401  (the chain store writes through it)
 
 MODES = ("replace", "accumulate")
 ESTIMATORS = ("mle", "unbiased")
@@ -290,25 +291,6 @@ def weights_hash(model) -> str:
 # ============================================================================================
 # 3. The on-disk chain store: atomic JSON / JSONL, so an interrupted chain resumes
 # ============================================================================================
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` all-or-nothing: a temp file in the same folder, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
 
 def atomic_write_json(path: str | Path, obj) -> None:
     atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")

@@ -24,6 +24,7 @@ import re
 import sqlite3
 import sys
 import sysconfig
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -139,11 +140,30 @@ def _stdlib_text(max_bytes: int = 0) -> str:
     return "".join(chunks)
 
 
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` all-or-nothing: a temp file in the same folder, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 def _download(url: str, path: Path, what: str, max_bytes: int = 0) -> str:
     """The text at ``url`` (its first ``max_bytes`` bytes when > 0), cached at ``path``.
 
-    The file is written to ``path.part`` and renamed when complete, so an interrupted download
-    never leaves a cache file that looks whole. A cut in the middle of a UTF-8 character is
+    The cache is written with :func:`atomic_write_text`, so an interrupted download never leaves
+    a cache file that looks whole. A cut in the middle of a UTF-8 character is
     dropped. Offline, the error names the embedded corpora to use instead.
     """
     if path.exists():
@@ -173,10 +193,7 @@ def _download(url: str, path: Path, what: str, max_bytes: int = 0) -> str:
             "path to load_text()."
         ) from None
     text = codecs.getincrementaldecoder("utf-8")().decode(b"".join(chunks), final=not max_bytes)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    part.write_text(text, encoding="utf-8")
-    os.replace(part, path)
+    atomic_write_text(path, text)
     return text
 
 
