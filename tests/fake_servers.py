@@ -1,4 +1,5 @@
-"""A small loopback HTTP server speaking the OpenAI chat-completions and Anthropic messages APIs.
+"""Small loopback HTTP servers for tests: one speaking the OpenAI chat-completions and Anthropic
+messages APIs, and a plain file server (for the corpus downloads).
 
 It lets the tests drive the *real* ``openai`` and ``anthropic`` client code (request building,
 auth headers, response parsing) without a network: the server binds 127.0.0.1 only, on a free
@@ -7,15 +8,47 @@ body) for the test to inspect, refuses bodies over 1 MB, and stops when the ``wi
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1 << 20
 
 
-class FakeLLMServer:
+class _Loopback:
+    """An HTTP server on 127.0.0.1 (a free port), serving in a thread for the ``with`` block."""
+
+    def _serve(self, handler, timeout: float | None = None):
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.timeout = timeout
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class FileServer(_Loopback):
+    """``with FileServer(folder) as srv:`` serves the files of ``folder`` at ``srv.url``."""
+
+    def __init__(self, folder):
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+        self._serve(functools.partial(Quiet, directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+
+class FakeLLMServer(_Loopback):
     """``with FakeLLMServer(["reply 1", ...]) as srv:`` -- ``srv.openai_url``, ``srv.anthropic_url``.
 
     A reply that is an ``int`` is sent as that HTTP error status instead of a completion.
@@ -57,10 +90,7 @@ class FakeLLMServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.timeout = timeout
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._serve(Handler, timeout)
 
     @staticmethod
     def _tokens(text: str) -> int:
@@ -88,12 +118,3 @@ class FakeLLMServer:
     @property
     def anthropic_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)

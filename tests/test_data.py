@@ -1,6 +1,7 @@
 """looplab.data: real corpora, byte tokenizer, deterministic splits with a sealed test set, batches."""
 import pytest
 import torch
+from fake_servers import FileServer
 
 from looplab.data import (BPETokenizer, ByteTokenizer, Corpus, default_splits, get_batch, load_text,
                           make_splits)
@@ -115,31 +116,6 @@ def test_bpe_tokenizer_compresses_and_round_trips():
         BPETokenizer(text, vocab_size=100)
 
 
-class _FileServer:
-    """Serve a folder over HTTP on 127.0.0.1 (a free port) for the ``with`` block."""
-
-    def __init__(self, folder):
-        import functools
-        import threading
-        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-        class Quiet(SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_online_corpora_download_through_the_real_client_and_cache(monkeypatch, tmp_path):
     from looplab import data
 
@@ -152,7 +128,7 @@ def test_online_corpora_download_through_the_real_client_and_cache(monkeypatch, 
     (site / "shakespeare.txt").write_text("First Citizen:\nBefore we proceed any further, hear me speak.\n",
                                           encoding="utf-8")
     monkeypatch.setenv("LOOPLAB_CACHE", str(cache))
-    with _FileServer(site) as srv:
+    with FileServer(site) as srv:
         monkeypatch.setattr(data, "TINYSTORIES_URL", srv.url + "TinyStoriesV2-GPT4-{split}.txt")
         monkeypatch.setattr(data, "TINYSHAKESPEARE_URL", srv.url + "shakespeare.txt")
         small = load_text("tinystories", max_bytes=cut)
@@ -171,7 +147,7 @@ def test_unreachable_download_leaves_no_cache(monkeypatch, tmp_path):
     from looplab import data
 
     monkeypatch.setenv("LOOPLAB_CACHE", str(tmp_path))
-    with _FileServer(tmp_path) as srv:
+    with FileServer(tmp_path) as srv:
         dead = srv.url
     monkeypatch.setattr(data, "TINYSTORIES_URL", dead + "TinyStoriesV2-GPT4-{split}.txt")
     with pytest.raises(ConnectionError, match=r"TinyStories.*'kjv', 'stdlib'"):
