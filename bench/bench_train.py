@@ -78,11 +78,12 @@ def nanogpt_model(cfg):
     return GPT()
 
 
-def time_steps(model, cfg, steps: int, logits_fn=None) -> float:
+def time_steps(model, cfg, steps: int, logits_fn=None, clip: bool = True, update: bool = True) -> float:
     """tokens/s of ``steps`` training steps on ``model`` (after 5 warm-up steps).
 
     The step is ``looplab.train.train_step``'s, with the logits from ``logits_fn(model, x)``
-    (default: ``model(input_ids=x).logits``).
+    (default: ``model(input_ids=x).logits``); ``clip``/``update`` False leave out the gradient
+    clipping / the optimizer step (for ``--ablate``).
     """
     import torch
     import torch.nn.functional as F
@@ -101,8 +102,10 @@ def time_steps(model, cfg, steps: int, logits_fn=None) -> float:
         loss = F.cross_entropy(logits_fn(model, x).reshape(-1, cfg.vocab_size), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        if update:
+            opt.step()
         return float(loss.detach())
 
     return cfg.batch_size * cfg.block_size / (ms_per_call(step, steps) / 1e3)
@@ -122,55 +125,36 @@ ABLATIONS = ("gelu", "layernorm", "attention", "biases", "clip", "optimizer")
 
 
 def ablated_step_ms(cfg, without: str, steps: int) -> float:
-    """ms per training step of the course model with the part ``without`` removed ('' = none)."""
+    """ms per training step of the course model with the part ``without`` removed ('' = none).
+
+    The step is :func:`time_steps` with ``looplab.model.gpt2_logits`` (what ``looplab.train``
+    runs); a part is removed by swapping the model's modules, or for attention by making SDPA
+    return its values unchanged for the duration of the timing.
+    """
+    import contextlib
+    from unittest import mock
+
     import torch
     import torch.nn.functional as F
 
-    from looplab.data import default_splits, get_batch
-    from looplab.model import build_model
-    from looplab.train import make_optimizer
+    from looplab.model import build_model, gpt2_logits
 
     model = build_model(cfg.model_config(), seed=0)
-    model.train()
-    opt = make_optimizer(model, cfg)
-    tr, mc = model.transformer, model.config
-    H, d = mc.n_head, mc.n_embd
-
-    def ln(m, x):
-        return x if without == "layernorm" else m(x)
-
-    def lin(m, x):  # transformers' Conv1D: x @ W + b
-        return x @ m.weight if without == "biases" else m(x)
-
-    def logits(ids):
-        B, T = ids.shape
-        x = tr.wte(ids) + tr.wpe.weight[:T]
-        for blk in tr.h:
-            q, k, v = lin(blk.attn.c_attn, ln(blk.ln_1, x)).split(d, dim=2)
-            if without == "attention":
-                y = v
-            else:
-                q, k, v = (t.view(B, T, H, d // H).transpose(1, 2) for t in (q, k, v))
-                y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
-            x = x + lin(blk.attn.c_proj, y)
-            h = lin(blk.mlp.c_fc, ln(blk.ln_2, x))
-            x = x + lin(blk.mlp.c_proj, h if without == "gelu" else blk.mlp.act(h))
-        return ln(tr.ln_f, x) @ tr.wte.weight.T
-
-    sp = default_splits("kjv", 2_000_000)
-    g = torch.Generator().manual_seed(0)
-
-    def step():
-        x, y = get_batch(sp.train, cfg.batch_size, cfg.block_size, g)
-        loss = F.cross_entropy(logits(x).reshape(-1, cfg.vocab_size), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if without != "clip":
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if without != "optimizer":
-            opt.step()
-
-    return ms_per_call(step, steps)
+    tr = model.transformer
+    for blk in tr.h:
+        if without == "gelu":
+            blk.mlp.act = torch.nn.Identity()
+        elif without == "layernorm":
+            blk.ln_1 = blk.ln_2 = torch.nn.Identity()
+        elif without == "biases":  # transformers' Conv1D computes x @ W + b; keep x @ W
+            for m in (blk.attn.c_attn, blk.attn.c_proj, blk.mlp.c_fc, blk.mlp.c_proj):
+                m.forward = lambda x, w=m.weight: x @ w
+    if without == "layernorm":
+        tr.ln_f = torch.nn.Identity()
+    no_attention = mock.patch.object(F, "scaled_dot_product_attention", lambda q, k, v, **kw: v)
+    with no_attention if without == "attention" else contextlib.nullcontext():
+        tps = time_steps(model, cfg, steps, gpt2_logits, clip=without != "clip", update=without != "optimizer")
+    return cfg.batch_size * cfg.block_size / tps * 1e3
 
 
 def matmuls_only_ms(cfg, steps: int) -> float:

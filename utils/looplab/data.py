@@ -201,8 +201,8 @@ def _tinyshakespeare() -> str:
     return _download(TINYSHAKESPEARE_URL, cache_dir() / "tinyshakespeare.txt", "TinyShakespeare")
 
 
-def _tinystories_url(max_bytes: int) -> str:
-    return TINYSTORIES_URL.format(split="valid" if max_bytes and max_bytes <= TINYSTORIES_VALID_BYTES else "train")
+def _tinystories_split(max_bytes: int) -> str:
+    return "valid" if max_bytes and max_bytes <= TINYSTORIES_VALID_BYTES else "train"
 
 
 def _tinystories(max_bytes: int) -> str:
@@ -211,13 +211,12 @@ def _tinystories(max_bytes: int) -> str:
     The raw files separate stories with ``<|endoftext|>``; here they become blank lines, and a
     story cut off by ``max_bytes`` is dropped.
     """
-    url = _tinystories_url(max_bytes)
-    split = "valid" if url.endswith("valid.txt") else "train"
-    raw = _download(url, cache_dir() / f"tinystories_{split}_{max_bytes or 'all'}.raw.txt",
+    split = _tinystories_split(max_bytes)
+    raw = _download(TINYSTORIES_URL.format(split=split), cache_dir() / f"tinystories_{split}_{max_bytes or 'all'}.raw.txt",
                     f"TinyStories ({split})", max_bytes)
     stories = raw.split(TINYSTORIES_SEP)
-    if max_bytes and len(stories) > 1 and len(raw.encode("utf-8")) > max_bytes - 4:
-        stories = stories[:-1]  # cut by max_bytes (less at most 3 bytes of a split character)
+    if max_bytes and len(stories) > 1 and stories[-1].strip():
+        stories = stories[:-1]  # text after the last separator of a capped download: a story cut short
     return "".join(s.strip() + "\n\n" for s in stories if s.strip())
 
 
@@ -251,7 +250,8 @@ def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
                       "Karpathy's char-rnn TinyShakespeare, " + TINYSHAKESPEARE_URL, "public domain (text)")
     if low == "tinystories":
         return Corpus("tinystories", _cap(_tinystories(max_bytes), max_bytes),
-                      "TinyStories (Eldan & Li 2023), " + _tinystories_url(max_bytes), "CDLA-Sharing-1.0")
+                      "TinyStories (Eldan & Li 2023), " + TINYSTORIES_URL.format(split=_tinystories_split(max_bytes)),
+                      "CDLA-Sharing-1.0")
     path = Path(key).expanduser()
     if path.is_file():
         return Corpus(path.name, _cap(path.read_text(encoding="utf-8", errors="replace"), max_bytes),

@@ -135,7 +135,7 @@ class _GPT2Runner:
         # so a decode step writes a position's keys and values with one copy
         self.kv = _take_kv_buffer((len(self.blocks), 2, batch, self.H, self.T, self.hd), p.dtype, p.device)
         self.k, self.v = self.kv[:, 0], self.kv[:, 1]
-        self.scale = self.hd ** -0.5
+        scale = self.hd ** -0.5
         # the raw tensors of every layer, so a decode step calls kernels, not Python modules;
         # the query columns of the qkv projection carry the 1/sqrt(head_dim) attention scale
         # (one multiply fewer per layer and step; the prefill uses the modules, unscaled)
@@ -143,8 +143,8 @@ class _GPT2Runner:
         for blk in self.blocks:
             a, m = blk.attn, blk.mlp
             wqkv, bqkv = a.c_attn.weight.detach().clone(), a.c_attn.bias.detach().clone()
-            wqkv[:, :self.d] *= self.scale
-            bqkv[:self.d] *= self.scale
+            wqkv[:, :self.d] *= scale
+            bqkv[:self.d] *= scale
             self.layers.append((blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps, wqkv, bqkv,
                                 a.c_proj.weight, a.c_proj.bias, blk.ln_2.weight, blk.ln_2.bias, blk.ln_2.eps,
                                 m.c_fc.weight, m.c_fc.bias, m.act, m.c_proj.weight, m.c_proj.bias))
