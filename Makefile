@@ -2,6 +2,8 @@
 #   make lab      set up (once) and open the course in JupyterLab at lesson 00
 #   make test     set up (once) and run the whole test suite: unit tests, then every notebook (nbval)
 #   make course   execute every lesson headless at SCALE (default workshop) into build/course/SCALE
+#   make science  the course's own science check: every lesson at workshop scale; fails if a lesson
+#                 errors or a must-hold headline verdict does not hold (CI runs it after make test)
 #   make labs     regenerate labs/ from solutions/
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
 # unless pyproject.toml changed.
@@ -19,7 +21,7 @@ PORT      ?= 8888
 NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest course labs clean bench browser-deps
+.PHONY: setup lab test unit nbtest course science labs clean bench browser-deps
 
 setup: $(STAMP)
 
@@ -87,6 +89,15 @@ endif
 
 course: $(STAMP)
 	$(OFFLINE) $(PY) -m looplab.course --scale $(SCALE) --out build/course/$(SCALE)
+
+# The science check: the dry run at workshop scale (build/course/workshop/headlines.md says what
+# held). Like make test, it runs with no network where a network namespace is available.
+science: $(STAMP)
+ifeq ($(NETLESS),yes)
+	unshare -rn sh -c 'ip link set lo up && exec $(MAKE) --no-print-directory course SCALE=workshop'
+else
+	$(MAKE) --no-print-directory course SCALE=workshop
+endif
 
 labs: $(STAMP)
 	$(PY) -m looplab.labs
