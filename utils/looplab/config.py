@@ -38,9 +38,16 @@ class Scale:
     sweep_widths: tuple      # model widths compared in lesson 02's size sweep
     sample_tokens: int       # bytes sampled when showing generations
     # -- lesson 03: the experiment loop -------------------------------------------------------
-    experiment_steps: int    # fixed step budget of one experiment
+    experiment_steps: int    # fixed step budget of one experiment (steps of experiment_base)
     experiments_per_proposer: int
     noise_replicates: int    # baseline seeds used to measure the noise floor
+    experiment_base: tuple   # the loop's base config, as (field, value) pairs; tuned once at the budget
+                             # by bench/tune_experiment_base.py (smaller than lesson 02's model, so
+                             # that a whole comparison with spread fits the lesson)
+    proposer_loops: int      # independent loops (training seeds) per proposer, for spread
+    null_experiments: int    # seed-only changes run through the loop to measure its false-keep rate
+    screen_configs: int      # configs re-trained at screen_factor x the budget (how good is the screen?)
+    screen_factor: int
     # -- lessons 04 / 05: collapse chains -----------------------------------------------------
     generations: int         # LM generations in a collapse chain
     generation_steps: int    # training steps per generation
@@ -63,7 +70,10 @@ SCALES = {
         name="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
         train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
         sample_tokens=120,
-        experiment_steps=15, experiments_per_proposer=2, noise_replicates=2,
+        experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
+        experiment_base=(("n_layer", 1), ("n_head", 2), ("n_embd", 32), ("batch_size", 8), ("lr", 0.002),
+                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
+        proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2,
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
         grading_generations=3, grading_layers=2, grading_steps=30, grading_docs=32, grading_seeds=2,
@@ -72,7 +82,10 @@ SCALES = {
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
         train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
         sample_tokens=300,
-        experiment_steps=300, experiments_per_proposer=8, noise_replicates=3,
+        experiment_steps=300, experiments_per_proposer=6, noise_replicates=6,
+        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8), ("lr", 0.002),
+                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
+        proposer_loops=3, null_experiments=10, screen_configs=8, screen_factor=5,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
         grading_generations=4, grading_layers=2, grading_steps=400, grading_docs=256, grading_seeds=3,
@@ -81,7 +94,10 @@ SCALES = {
         name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
         train_steps=5000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(128, 256, 384),
         sample_tokens=500,
-        experiment_steps=1500, experiments_per_proposer=20, noise_replicates=5,
+        experiment_steps=1500, experiments_per_proposer=20, noise_replicates=10,
+        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("batch_size", 32), ("lr", 0.002),
+                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
+        proposer_loops=5, null_experiments=20, screen_configs=10, screen_factor=5,
         generations=10, generation_steps=2000, synthetic_docs=4096, doc_bytes=512, chain_seeds=5,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
         grading_generations=10, grading_layers=6, grading_steps=2000, grading_docs=4096, grading_seeds=5,
