@@ -239,14 +239,18 @@ class ResearchLoop:
 
     def final_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None = None,
                    reason: str = "final chosen config") -> dict:
-        """Evaluate the chosen config ONCE on the sealed test split and log it.
+        """Evaluate the chosen config (of ``proposer``, or of all) ONCE on the sealed test split; log it.
 
-        ``test_fn(config, seed, model_or_None) -> test_bpb``. A second call raises
-        :class:`SealedError`: a test set read twice has become a validation set.
+        ``test_fn(config, seed, model_or_None) -> test_bpb``. The course's policy, the same in
+        lessons 03 and 05: the test split is read only to *report* a choice already made, never to
+        make one, and every read is logged with its reason. A second read for the same choice (the
+        same ``proposer``; ``None`` is the loop's overall choice) raises :class:`SealedError`:
+        a score read twice to decide has become a validation score.
         """
-        prior = self.ledger.where(status="test")
+        who = proposer if proposer is not None else "*"
+        prior = [r for r in self.ledger.where(status="test") if r.get("graded", "*") == who]
         if prior:
-            raise SealedError(f"the sealed test split was already read (exp {prior[0]['exp']}, "
+            raise SealedError(f"the sealed test split was already read for this choice ({who}: exp {prior[0]['exp']}, "
                               f"test_bpb {prior[0]['test_bpb']:.4f}); reading it again would make it a validation set")
         b = self.best(proposer)
         name = b["proposer"]
@@ -254,11 +258,11 @@ class ResearchLoop:
         model = model[1] if model[0] == b["config"] else None
         t0 = time.time()
         test_bpb = float(test_fn(b["config"], b.get("seed", self.seed), model))
-        rec = self.ledger.append({"exp": self._next_exp(), "proposer": name, "status": "test",
+        rec = self.ledger.append({"exp": self._next_exp(), "proposer": name, "graded": who, "status": "test",
                                   "config": b["config"], "from_exp": b["exp"], "val_bpb": b["val_bpb"],
                                   "test_bpb": test_bpb, "reason": reason, "t_start": t0, "t_end": time.time()})
         if self.verbose:
-            print(f"SEALED TEST (read once): exp {b['exp']} [{name}] val_bpb {b['val_bpb']:.4f} -> "
+            print(f"SEALED TEST (read once for {who}): exp {b['exp']} [{name}] val_bpb {b['val_bpb']:.4f} -> "
                   f"test_bpb {test_bpb:.4f}")
         return rec
 

@@ -31,8 +31,9 @@ class Runner:
 
     ``config`` holds :class:`~looplab.train.TrainConfig` fields (the search space's names); the
     rest come from the scale profile. ``steps`` (default ``scale.experiment_steps``) sets the
-    budget: that many steps of ``base`` for ``kind="flops"``, of every config for ``"steps"``;
-    ``seconds`` is the budget for ``kind="seconds"``.
+    budget: that many steps of ``base`` (default: the scale's ``experiment_base``) for
+    ``kind="flops"``, of every config for ``"steps"``; ``seconds`` is the budget for ``kind="seconds"``.
+    A ``seed`` field in ``config`` (the null proposer's only change) overrides the loop's seed.
     """
 
     def __init__(self, scale, data: Splits | None = None, kind: str = "flops", steps: int | None = None,
@@ -48,7 +49,8 @@ class Runner:
         self.seconds = seconds
         if kind != "seconds":
             Budget(steps=self.steps)  # validates
-        self.flops_budget = self.step_flops(base or {}) * self.steps
+        self.base = dict(base) if base is not None else dict(scale.experiment_base)
+        self.flops_budget = self.step_flops(self.base) * self.steps
         self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
         self.eval_batches = eval_batches or scale.eval_batches
         self.eval_batch_size = eval_batch_size or scale.batch_size
@@ -56,7 +58,7 @@ class Runner:
         self.runs = 0
 
     def step_flops(self, config: Mapping) -> float:
-        """Training FLOPs of one optimizer step of ``config``."""
+        """Training FLOPs of one optimizer step of ``config`` (fields it lacks: the scale's lesson-02 run)."""
         cfg = self.train_config(config, 0)
         return flops_per_token(cfg.model_config()) * cfg.batch_size * cfg.block_size
 
@@ -80,7 +82,9 @@ class Runner:
 
     def train_config(self, config: Mapping, seed: int) -> TrainConfig:
         # the trainer's own end-of-run eval is cut to 1 batch: we score on the fixed windows below
-        return TrainConfig.from_scale(self.scale, **dict(config), seed=seed, eval_batches=1)
+        config = dict(config)
+        seed = config.pop("seed", seed)
+        return TrainConfig.from_scale(self.scale, **config, seed=seed, eval_batches=1)
 
     def val_bpb(self, model, block_size: int) -> tuple[float, float]:
         loss = evaluate(model, self.data.val, self.eval_batch_size, block_size, self.eval_batches, seed=0)

@@ -1,0 +1,115 @@
+"""Reading a proposer comparison honestly: best-so-far curves, per-loop tables, paired tests, the screen.
+
+Proposers run as several independent loops each (``"<family>#<loop>"`` in the ledger; loop ``i``
+trains every experiment with seed ``i``, so loop ``i`` of two families is a matched pair). All
+functions read the ledger's records (``Ledger.records()``), never a notebook's variables.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+RUNS = ("kept", "discarded", "failed")
+
+
+def loop_name(family: str, i: int) -> str:
+    return f"{family}#{i}"
+
+
+def split_name(name: str) -> tuple[str, int]:
+    family, _, i = str(name).rpartition("#")
+    return (family, int(i)) if family and i.isdigit() else (str(name), 0)
+
+
+def best_so_far(records: Sequence[Mapping], proposer: str, start: float, slots: int) -> list[float]:
+    """The loop's best (kept) val_bpb after each of ``slots`` slots, starting from ``start``."""
+    best, out = start, []
+    for r in records:
+        if r.get("proposer") != proposer:
+            continue
+        if r.get("status") == "kept":
+            best = r["val_bpb"]
+        if r.get("status") in RUNS or (r.get("status") == "rejected" and r.get("slot_done")):
+            out.append(best)
+    out = out[:slots]
+    return out + [best] * (slots - len(out))
+
+
+def loop_table(records: Sequence[Mapping], families: Sequence[str], loops: int, start: float):
+    """One row per (family, loop): final best, kept, invalid and crash rates, training and LLM FLOPs."""
+    import pandas as pd
+    rows = []
+    for fam in families:
+        for i in range(loops):
+            name = loop_name(fam, i)
+            mine = [r for r in records if r.get("proposer") == name]
+            runs = [r for r in mine if r.get("status") in RUNS]
+            proposals = [r for r in mine if r.get("status") in RUNS + ("rejected",)]
+            kept = [r for r in mine if r.get("status") == "kept"]
+            llm = [r.get("llm") or {} for r in mine]
+            rows.append({"family": fam, "loop": i, "final best val_bpb": min([start] + [r["val_bpb"] for r in kept]),
+                         "gain vs baseline": start - min([start] + [r["val_bpb"] for r in kept]),
+                         "runs": len(runs), "kept": len(kept),
+                         "invalid rate": sum(r["status"] == "rejected" for r in proposals) / max(1, len(proposals)),
+                         "crash rate": sum(r["status"] == "failed" for r in runs) / max(1, len(runs)),
+                         "train TFLOP": sum(r.get("flops") or 0 for r in runs) / 1e12,
+                         "LLM TFLOP": sum(x.get("flops") or 0 for x in llm) / 1e12})
+    return pd.DataFrame(rows)
+
+
+def family_summary(table):
+    """Mean and SD over loops of each family's final best and gain; rates and compute summed."""
+    g = table.groupby("family", sort=False)
+    out = g.agg(**{"final best (mean)": ("final best val_bpb", "mean"), "final best (sd)": ("final best val_bpb", "std"),
+                   "gain (mean)": ("gain vs baseline", "mean"), "kept (total)": ("kept", "sum"),
+                   "runs (total)": ("runs", "sum"), "invalid rate": ("invalid rate", "mean"),
+                   "crash rate": ("crash rate", "mean"), "train TFLOP": ("train TFLOP", "sum"),
+                   "LLM TFLOP": ("LLM TFLOP", "sum")})
+    return out
+
+
+def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
+    """``(mean of a - b, t, two-sided p)`` of a paired t-test over matched loops (nan p if no spread)."""
+    from scipy import stats
+    d = np.asarray(a, float) - np.asarray(b, float)
+    if d.size < 2:
+        raise ValueError(f"a paired t-test needs at least 2 pairs, got {d.size}")
+    if np.allclose(d, d[0]):
+        return float(d.mean()), float("nan"), (1.0 if abs(d[0]) < 1e-12 else 0.0)
+    t, p = stats.ttest_rel(np.asarray(a, float), np.asarray(b, float))
+    return float(d.mean()), float(t), float(p)
+
+
+def holm(pvalues: Mapping[str, float], alpha: float = 0.05) -> dict:
+    """Holm's step-down correction: which of several p-values are significant at family-wise ``alpha``."""
+    items = sorted(pvalues.items(), key=lambda kv: (math.isnan(kv[1]), kv[1]))
+    out, m, still = {}, len(items), True
+    for j, (k, p) in enumerate(items):
+        still = still and not math.isnan(p) and p <= alpha / (m - j)
+        out[k] = still
+    return out
+
+
+def screen_rates(short: Mapping[str, float], long: Mapping[str, float], base: str, bar: float) -> dict:
+    """How good is the short-budget screen? Spearman rho, and its true/false positive rates.
+
+    A config *passes the screen* when its short-budget val_bpb beats the baseline's by more than
+    ``bar`` (the keep threshold); it is *truly better* when its long-budget val_bpb beats the
+    baseline's long-budget run. Rates are nan where their denominator is empty.
+    """
+    from scipy import stats
+    names = [k for k in short if k in long]
+    if len(names) < 3 or base not in names:
+        raise ValueError(f"need the baseline {base!r} and at least 3 configs scored at both budgets, got {names}")
+    rho = float(stats.spearmanr([short[k] for k in names], [long[k] for k in names]).statistic)
+    others = [k for k in names if k != base]
+    passed = {k: short[base] - short[k] > bar for k in others}
+    good = {k: long[k] < long[base] for k in others}
+    pos = [k for k in others if good[k]]
+    neg = [k for k in others if not good[k]]
+    tpr = sum(passed[k] for k in pos) / len(pos) if pos else float("nan")
+    fpr = sum(passed[k] for k in neg) / len(neg) if neg else float("nan")
+    return {"spearman": rho, "n": len(names), "truly better": len(pos), "passed": sum(passed.values()),
+            "tpr": tpr, "fpr": fpr, "p_good": len(pos) / len(others)}
