@@ -1,4 +1,4 @@
-"""Tests for looplab.ngram and looplab.grading: graders, the filter hook, strategies, the re-grade."""
+"""Tests for looplab.ngram, looplab.graders, looplab.strategies and looplab.research.regrade (via looplab.grading)."""
 from __future__ import annotations
 
 import math
@@ -178,66 +178,140 @@ def test_filters_plug_into_the_chain(splits, real_text):
     kept_bytes = sum(len(ch.docs[0][i].text.encode()) for i in ch.selected[0])
     assert ch.metrics[1]["train_provenance"] == {"gen0": kept_bytes}   # gen 1 trained on the kept 3 only
     h = sel.history[0]
-    assert h["mean_kept"] >= h["mean_all"] and h["threshold"] == pytest.approx(scores[ch.selected[0]].min())
+    assert h["mean_kept"] >= h["mean_pool"] and h["threshold"] == pytest.approx(scores[ch.selected[0]].min())
     r1, r2 = gr.RandomFraction(0.5, seed=1), gr.RandomFraction(0.5, seed=1)
     a, b = r1(ch.docs[0], 0), r2(ch.docs[0], 0)
     assert [id(d) for d in a] == [id(d) for d in b] and len(a) == 6
     assert repr(sel) == "TopFraction(ngram4, keep=0.25)"
 
 
-def test_run_strategies_shares_gen0_and_self_grades(splits):
-    cfg = ChainConfig(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
-                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
-    runs = gr.run_strategies(cfg, ["replace", "self-filter", "indep-filter"], [0], splits, keep=0.5,
+SMALL = dict(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
+             block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+REPLACE = gr.Strategy("replace", "replace")
+SELF = gr.Strategy("self", "replace", "self")
+NGRAM = gr.Strategy("ngram", "replace", "ngram")
+
+
+def test_run_strategies_shares_gen0_and_self_grades(splits, real_text):
+    cfg = ChainConfig(**SMALL)
+    ng = gr.NGramGrader(real_text[:100_000], order=4)
+    runs = gr.run_strategies(cfg, [REPLACE, SELF, NGRAM], [0], splits, keep=0.5, graders={"ngram": ng},
                              progress=False, device="cpu")
-    assert [r.strategy.name for r in runs][0] == "self-filter"             # runs first: it grades gen 0
+    assert [r.strategy.name for r in runs][0] == "self"             # runs first: it grades gen 0
     g0 = {r.strategy.name: r.chain.docs[0] for r in runs}
-    assert [d.text for d in g0["replace"]] == [d.text for d in g0["self-filter"]]
-    self_run = [r for r in runs if r.strategy.name == "self-filter"][0]
+    assert [d.text for d in g0["replace"]] == [d.text for d in g0["self"]] == [d.text for d in g0["ngram"]]
+    self_run = [r for r in runs if r.strategy.name == "self"][0]
     assert len(self_run.select.history) == 2 and self_run.select.history[0]["kept"] == 4
     tab = gr.strategy_table(runs)
-    assert set(tab["strategy"]) == {"replace", "self-filter", "indep-filter"} and len(tab) == 6
+    assert set(tab["strategy"]) == {"replace", "self", "ngram"} and len(tab) == 6
     summ = gr.last_generation_summary(tab)
     assert summ.loc["replace", ("val_bpb", "count")] == 1
-    with pytest.raises(ValueError, match="unknown strategy"):
-        gr.run_strategies(cfg, ["nope"], [0], splits)
+    with pytest.raises(ValueError, match="no grader 'nope'"):
+        gr.run_strategies(cfg, [gr.Strategy("x", "replace", "nope")], [0], splits, keep=0.5)
+    with pytest.raises(TypeError, match="Strategy"):
+        gr.run_strategies(cfg, ["replace"], [0], splits, keep=0.5)
 
 
-def test_run_strategies_reuses_a_given_generation_0(splits):
-    cfg = ChainConfig(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
-                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
-    first = run_chain(replace(cfg, generations=1), data=splits, progress=False, device="cpu")
-    runs = gr.run_strategies(cfg, ["self-filter", "replace"], [0], splits, keep=0.5, progress=False,
-                             device="cpu", gen0={0: first})
-    for r in runs:
-        assert r.chain.metrics[0]["shared_from"] == first.config.name
-        assert [d.text for d in r.chain.docs[0]] == [d.text for d in first.docs[0]]
-        assert r.chain.gen0_model is first.gen0_model
-    self_run = [r for r in runs if r.strategy.name == "self-filter"][0]
-    texts = [d.text for d in first.docs[0]]
-    expected = gr.top_fraction(gr.model_logprob_per_byte(first.gen0_model, texts), 0.5).tolist()
-    assert self_run.chain.selected[0] == expected       # graded by the model that wrote them
+def test_grader_factory_sees_its_seeds_generation_0_and_ratio_divides_out_the_writer(splits):
+    cfg = ChainConfig(**SMALL)
+    seen = []
+
+    def fit_on_what_gen0_saw(chain, seed):
+        seen.append((seed, chain.config.seed))
+        return gr.NGramGrader(decode_tokens(splits.train)[:50_000], order=3, name="seen")
+
+    strat = gr.Strategy("ratio", "replace", "ratio:seen", pressure=2.0)
+    runs = gr.run_strategies(cfg, [strat, REPLACE], [3], splits, keep=0.25, graders={"seen": fit_on_what_gen0_saw},
+                             progress=False, device="cpu")
+    assert seen == [(3, 3)]
+    r = runs[0]
+    assert isinstance(r.select.grader, gr.RatioGrader) and r.select.history[0]["pool"] == 4
+    texts = [d.text for d in r.chain.docs[1]]
+    g = r.select.grader
+    expect = g.grader(texts) - gr.model_logprob_per_byte(g.writer.model, texts)
+    assert np.allclose(g(texts), expect)                 # bound to the last generation's writer
+
+
+def test_top_fraction_pressure_picks_the_best_of_a_pool():
+    class Len(gr.Grader):
+        name = "len"
+        def score(self, texts):
+            return np.array([len(t) for t in texts], dtype=float)
+    from looplab.collapse import Doc
+    docs = [Doc("x" * (i + 1), "synthetic", 0, "m", i) for i in range(16)]
+    full = gr.TopFraction(Len(), keep=0.25)(docs, 0)
+    assert [len(d.text) for d in full] == [13, 14, 15, 16]
+    sel = gr.TopFraction(Len(), keep=0.25, pressure=2.0, seed=1)
+    got = sel(docs, 0)
+    pool = sel.pool(16, 0)
+    assert len(pool) == 8 and sel.history[0]["pool"] == 8
+    assert sorted(d.index for d in got) == sorted(pool[np.argsort(-(pool + 1.0), kind="stable")[:4]].tolist())
+    none = gr.TopFraction(Len(), keep=0.25, pressure=1.0, seed=1)(docs, 0)
+    assert len(none) == 4
+    assert repr(sel) == "TopFraction(len, keep=0.25, pressure=2)"
+    for bad in (0.5, 5.0, True):
+        with pytest.raises(ValueError, match="pressure"):
+            gr.TopFraction(Len(), keep=0.25, pressure=bad)
+
+
+def test_grader_split_holds_out_training_text_only(splits):
+    chain_splits, held = gr.grader_split(splits, frac=0.3)
+    n_train = splits.train.numel()
+    assert chain_splits.train.numel() + held.numel() == n_train
+    assert abs(held.numel() / n_train - 0.3) < 0.01
+    assert chain_splits.val is splits.val and chain_splits.test_reads is splits.test_reads
+    # the held-out chunks and the chains' chunks are disjoint pieces of the training split
+    a = {bytes(held[i:i + 2048].tolist()) for i in range(0, held.numel(), 2048)}
+    b = {bytes(chain_splits.train[i:i + 2048].tolist()) for i in range(0, chain_splits.train.numel() - 2048, 2048)}
+    assert not (a & b)
+    chain_splits.sealed_test("test: one read through the chain splits")
+    assert splits.test_reads[-1] == "test: one read through the chain splits"
+    for bad in (0, 1, 1.5, True):
+        with pytest.raises(ValueError, match="frac"):
+            gr.grader_split(splits, frac=bad)
 
 
 def test_lesson_chain_uses_the_grading_sizes():
     from looplab.config import SCALES
     for sc in SCALES.values():
         c = gr.lesson_chain(sc, seed=3)
-        assert (c.generations, c.n_layer, c.steps, c.docs, c.seed) == (
-            sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3)
+        assert (c.generations, c.n_layer, c.steps, c.docs, c.seed, c.real_docs, c.batch_size) == (
+            sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3,
+            sc.grading_real_docs, sc.grading_batch_size)
         assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.doc_bytes)
+        assert 0 < sc.grading_keep <= 1 and 0 < sc.grading_grader_frac < 1
+    assert SCALES["workshop"].grading_seeds >= 5          # the exact paired test needs 5 pairs for p < 0.05
 
 
-def test_beyond_spread():
-    t = pd.DataFrame({"strategy": ["a", "a", "b", "b", "a"], "generation": [3, 3, 3, 3, 2],
-                      "val_bpb": [2.0, 2.1, 2.2, 2.3, 9.0]})
-    assert gr.beyond_spread(t, "a", "b") and not gr.beyond_spread(t, "b", "a")
-    t.loc[1, "val_bpb"] = 2.25                                          # ranges now overlap
-    assert not gr.beyond_spread(t, "a", "b")
+def _table(vals):
+    rows = []
+    for strat, per_seed in vals.items():
+        for seed, (g0, last) in enumerate(per_seed):
+            rows += [{"strategy": strat, "seed": seed, "generation": 0, "val_bpb": g0},
+                     {"strategy": strat, "seed": seed, "generation": 2, "val_bpb": last}]
+    return pd.DataFrame(rows)
+
+
+def test_compare_is_paired_with_the_exact_sign_flip_test():
+    t = _table({"replace": [(2.0, 3.0), (2.1, 3.2), (2.0, 3.1), (2.2, 3.3), (2.0, 3.0)],
+                "acc": [(2.0, 2.5), (2.1, 2.6), (2.0, 2.7), (2.2, 2.6), (2.0, 2.4)]})
+    c = gr.compare(t, "acc", "replace")
+    assert c["diffs"] == pytest.approx([0.5, 0.6, 0.4, 0.7, 0.6]) and c["wins"] == 5
+    assert c["p_value"] == pytest.approx(1 / 32) and c["holds"] and c["min_p"] == pytest.approx(1 / 32)
+    back = gr.compare(t, "replace", "acc")
+    assert back["p_value"] == pytest.approx(1.0) and not back["holds"]
     with pytest.raises(ValueError, match="no rows"):
-        gr.beyond_spread(t, "a", "zzz")
-    one = t[t.index != 3]                                               # b keeps a single seed
-    assert gr.beyond_spread(one, "a", "b") is None
+        gr.compare(t, "acc", "zzz")
+
+
+def test_recovered_share_of_the_damage():
+    t = _table({"replace": [(2.0, 3.0), (2.0, 3.0), (2.0, 3.0)],
+                "half": [(2.0, 2.5), (2.0, 2.6), (2.0, 2.4)],
+                "none": [(2.0, 3.0), (2.0, 3.0), (2.0, 3.0)]})
+    r = gr.recovered_share(t, "half")
+    assert r["share"] == pytest.approx(0.5) and r["damage"] == pytest.approx(1.0)
+    assert r["lo"] <= 0.5 <= r["hi"] and 0.35 < r["lo"] and r["hi"] < 0.65
+    assert gr.recovered_share(t, "none")["share"] == pytest.approx(0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,15 +347,15 @@ def test_regrade_on_sealed_test(splits):
         gr.regrade(recs, lambda c, s: 0.0, base, fresh_seeds=[7])
 
 
-def test_paired_wins_compares_seed_by_seed():
-    t = pd.DataFrame({"strategy": ["a"] * 3 + ["b"] * 3 + ["a"], "seed": [0, 1, 2, 0, 1, 2, 0],
-                      "generation": [3] * 6 + [2], "val_bpb": [3.0, 3.5, 3.2, 3.1, 3.6, 3.1, 9.0]})
-    w = gr.paired_wins(t, "a", "b")
-    assert (w["wins"], w["n"]) == (2, 3)                 # seed 2: a (3.2) is worse than b (3.1)
-    assert w["mean_gain"] == pytest.approx((0.1 + 0.1 - 0.1) / 3)
-    assert w["gain_se"] == pytest.approx(np.std([0.1, 0.1, -0.1], ddof=1) / math.sqrt(3))
-    assert not gr.beyond_spread(t, "a", "b")             # the ranges overlap although a wins 2 of 3 pairs
-    assert gr.paired_wins(t, "b", "a")["wins"] == 1
-    assert gr.paired_wins(t, "a", "b", lower_is_better=False)["wins"] == 1
-    with pytest.raises(ValueError, match="no rows"):
-        gr.paired_wins(t, "a", "zzz")
+def test_pick_claims_takes_the_best_kept_few():
+    recs = [{"exp": 0, "status": "baseline", "val_bpb": 3.0},
+            {"exp": 1, "status": "kept", "val_bpb": 2.9}, {"exp": 2, "status": "discarded", "val_bpb": 2.5},
+            {"exp": 3, "status": "kept", "val_bpb": 2.7}, {"exp": 4, "status": "kept", "val_bpb": 2.8},
+            {"exp": 5, "status": "failed"}, {"exp": 6, "status": "kept", "val_bpb": 2.95}]
+    assert [r["exp"] for r in gr.pick_claims(recs, 2)] == [3, 4]
+    assert [r["exp"] for r in gr.pick_claims(recs, 10)] == [1, 3, 4, 6]
+    nothing_kept = [r for r in recs if r["status"] != "kept"]
+    assert [r["exp"] for r in gr.pick_claims(nothing_kept)] == [2]        # the best-looking run
+    assert gr.pick_claims([{"status": "baseline", "val_bpb": 3.0}]) == []
+    with pytest.raises(ValueError, match="max_claims"):
+        gr.pick_claims(recs, 0)

@@ -62,7 +62,11 @@ class Scale:
     grading_layers: int       # transformer blocks of the chains' models (width, heads: as above)
     grading_steps: int        # training steps per generation
     grading_docs: int         # documents sampled per generation (a share `keep` is trained on)
-    grading_seeds: int        # chains per strategy (seed spread)
+    grading_seeds: int        # chains per strategy (seed spread; >= 5 for the exact paired test)
+    grading_real_docs: int    # real documents generation 0 trains on (the generator's knowledge)
+    grading_batch_size: int   # batch size of every generation's training
+    grading_keep: float       # share of each generation's sampled documents trained on
+    grading_grader_frac: float  # share of the training split held out for the graders (chains never see it)
 
 
 SCALES = {
@@ -77,6 +81,7 @@ SCALES = {
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
         grading_generations=3, grading_layers=2, grading_steps=30, grading_docs=32, grading_seeds=2,
+        grading_real_docs=32, grading_batch_size=8, grading_keep=0.25, grading_grader_frac=0.3,
     ),
     "workshop": Scale(
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
@@ -88,7 +93,8 @@ SCALES = {
         proposer_loops=3, null_experiments=10, screen_configs=8, screen_factor=5,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        grading_generations=4, grading_layers=2, grading_steps=400, grading_docs=256, grading_seeds=3,
+        grading_generations=3, grading_layers=2, grading_steps=500, grading_docs=1024, grading_seeds=5,
+        grading_real_docs=1024, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
     ),
     "full": Scale(
         name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
@@ -101,6 +107,7 @@ SCALES = {
         generations=10, generation_steps=2000, synthetic_docs=4096, doc_bytes=512, chain_seeds=5,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
         grading_generations=10, grading_layers=6, grading_steps=2000, grading_docs=4096, grading_seeds=5,
+        grading_real_docs=4096, grading_batch_size=64, grading_keep=0.25, grading_grader_frac=0.3,
     ),
 }
 

@@ -1,0 +1,318 @@
+"""Lesson 05's designed experiment: filters for the collapse chain, the strategies, the comparisons.
+
+1. **Filters** (the ``select`` hook of :func:`looplab.collapse.run_chain`): :class:`TopFraction`
+   trains on the best ``keep`` share of a generation's documents by a grader's score, chosen from
+   a random *pool* of ``pressure`` candidates per kept document (selection pressure: ``pressure = 1``
+   is no selection at all, ``1 / keep`` is the whole batch); :class:`RandomFraction` keeps a random
+   share (the no-grader control with the same amount of data).
+2. **Strategies** (:class:`Strategy`, :func:`run_strategies`): a chain mode, a grader and a
+   pressure. Every strategy samples the same documents per generation and trains on the same
+   number of them; chains of one seed share generation 0, so they are matched pairs.
+3. **Comparisons** (:func:`paired_diffs`, :func:`compare`, :func:`recovered_share`): the last
+   generation's val_bpb on REAL text, seed by seed, with the exact sign-flip test of
+   :mod:`looplab.verdict` and the share of replace's damage a strategy recovers.
+
+Sources: Feng et al. 2025, "Beyond Model Collapse: Scaling Up with Synthesized Data Requires
+Verification", ICLR (arXiv:2406.07515); Yi et al. 2026, "Escaping Model Collapse via Synthetic
+Data Verification", ICLR (arXiv:2510.16657); Gerstgrasser et al. 2024 (arXiv:2404.01413).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graders import Grader, RatioGrader, SelfGrader
+
+
+# ============================================================================================
+# 1. Filters
+# ============================================================================================
+
+def _check_keep(keep) -> float:
+    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
+        raise ValueError(f"keep={keep!r} must be a fraction in (0, 1] (the share of documents kept)")
+    return float(keep)
+
+
+def _n_keep(keep: float, n: int) -> int:
+    """How many of ``n`` documents a ``keep`` share is: ``ceil(keep * n)``, at least one."""
+    return max(1, math.ceil(_check_keep(keep) * n))
+
+
+def top_fraction(scores: np.ndarray, keep: float) -> np.ndarray:
+    """Indices of the best ``ceil(keep * n)`` scores (ties: the earlier document), in document order."""
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    return np.sort(order[:_n_keep(keep, len(scores))])
+
+
+def _check_pressure(pressure, keep: float):
+    if pressure is None:
+        return None
+    if isinstance(pressure, bool) or not isinstance(pressure, (int, float)) or not 1.0 <= pressure <= 1.0 / keep + 1e-9:
+        raise ValueError(f"pressure={pressure!r} must lie in 1..1/keep = {1 / keep:g} (candidates per kept document)")
+    return float(pressure)
+
+
+class TopFraction:
+    """``select`` hook: train on ``ceil(keep * n)`` of a generation's ``n`` docs, the best by ``grader``.
+
+    ``pressure`` (candidates per kept document, ``1 .. 1/keep``; default ``1/keep``, the whole
+    batch): the kept documents are the best of a seeded random pool of ``pressure * kept``
+    candidates. ``pressure = 1`` keeps the pool itself (no selection); larger is harsher.
+    Every call is logged in ``history`` (mean score of the pool and of the kept ones, threshold).
+    """
+
+    def __init__(self, grader: Grader, keep: float = 0.5, pressure: float | None = None, seed: int = 0):
+        if not isinstance(grader, Grader):
+            raise TypeError(f"grader must be a looplab.graders.Grader, got {type(grader).__name__}")
+        self.grader, self.keep = grader, _check_keep(keep)
+        self.pressure, self.seed = _check_pressure(pressure, self.keep), int(seed)
+        self.history: list[dict] = []
+
+    def pool(self, n: int, k: int) -> np.ndarray:
+        """The candidate indices for generation ``k`` (all ``n`` when ``pressure`` is None)."""
+        if self.pressure is None:
+            return np.arange(n)
+        size = min(n, max(_n_keep(self.keep, n), round(self.pressure * _n_keep(self.keep, n))))
+        return np.sort(np.random.default_rng([self.seed, k, 7]).choice(n, size, replace=False))
+
+    def __call__(self, docs, k: int):
+        n_keep = _n_keep(self.keep, len(docs))
+        pool = self.pool(len(docs), k)
+        t0 = time.perf_counter()
+        scores = self.grader([docs[i].text for i in pool])
+        score_s = time.perf_counter() - t0
+        order = np.argsort(-scores, kind="stable")[:n_keep]
+        idx = np.sort(pool[order])
+        fin = np.isfinite(scores)
+        self.history.append({"generation": k, "grader": self.grader.name, "n": len(docs), "pool": len(pool),
+                             "kept": len(idx), "mean_pool": float(scores[fin].mean()) if fin.any() else float("nan"),
+                             "mean_kept": float(np.mean(scores[order])), "threshold": float(scores[order].min()),
+                             "score_s": score_s})
+        return [docs[i] for i in idx]
+
+    def __repr__(self) -> str:   # stored in the chain's fingerprint: stable across runs
+        p = "" if self.pressure is None else f", pressure={self.pressure:g}"
+        return f"TopFraction({self.grader.name}, keep={self.keep:g}{p})"
+
+
+class RandomFraction:
+    """``select`` hook: keep a random ``keep`` share (no grader; the same amount of data as a filter)."""
+
+    def __init__(self, keep: float = 0.5, seed: int = 0):
+        self.keep, self.seed = _check_keep(keep), int(seed)
+        self.history: list[dict] = []
+
+    def __call__(self, docs, k: int):
+        n_keep = _n_keep(self.keep, len(docs))
+        idx = np.sort(np.random.default_rng([self.seed, k]).choice(len(docs), n_keep, replace=False))
+        self.history.append({"generation": k, "grader": None, "n": len(docs), "kept": n_keep})
+        return [docs[i] for i in idx]
+
+    def __repr__(self) -> str:
+        return f"RandomFraction(keep={self.keep:g}, seed={self.seed})"
+
+
+# ============================================================================================
+# 2. Strategies
+# ============================================================================================
+
+@dataclass(frozen=True)
+class Strategy:
+    """One cell of the design: a chain mode, a grader (or none) and a selection pressure.
+
+    ``grader``: ``None`` (a random share), ``"self"`` (the writer's own likelihood) or a key of the
+    ``graders`` mapping given to :func:`run_strategies`. ``pressure``: candidates per kept
+    document (``None``: the whole batch).
+    """
+
+    name: str
+    mode: str                  # "replace" | "accumulate" (see looplab.collapse.ChainConfig)
+    grader: str | None = None
+    pressure: float | None = None
+    varies: str = ""           # what this cell varies against its neighbour in the design
+
+
+def lesson_chain(scale, **overrides):
+    """Lesson 05's chain config for a :class:`looplab.config.Scale`: lesson 04's chain with the
+    ``grading_*`` sizes (generations, depth, steps, batch, real and sampled documents); ``overrides`` win."""
+    from .collapse import ChainConfig
+    kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
+              docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size)
+    kw.update(overrides)
+    return ChainConfig.from_scale(scale, **kw)
+
+
+@dataclass
+class StrategyRun:
+    """A finished chain under one strategy: the strategy, the chain and its select hook (with history)."""
+
+    strategy: Strategy
+    chain: object               # looplab.collapse.ChainResult
+    select: object
+
+    def table(self):
+        t = self.chain.table().reset_index()
+        t.insert(1, "strategy", self.strategy.name)
+        return t
+
+
+GraderSpec = "Grader | Callable[[object, int], Grader]"
+
+
+def _grader_for(spec, chain, seed: int) -> Grader:
+    """A grader from a mapping value: a Grader, or a factory ``f(gen0_chain, seed) -> Grader``."""
+    g = spec if isinstance(spec, Grader) else spec(chain, seed)
+    if not isinstance(g, Grader):
+        raise TypeError(f"grader factory returned {type(g).__name__}, not a Grader")
+    return g
+
+
+def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], splits, *,
+                   keep: float, graders: Mapping | None = None, out_dir=None, fresh: bool = False,
+                   progress: bool = True, device: str | None = None,
+                   gen0: Mapping[int, object] | None = None) -> list[StrategyRun]:
+    """Run every strategy for every seed; chains of one seed share their generation 0.
+
+    ``base``: a :class:`looplab.collapse.ChainConfig` (its ``mode`` and ``seed`` are replaced);
+    ``base.docs`` documents are sampled per generation and ``ceil(keep * docs)`` are trained on,
+    for every strategy alike. ``graders``: key -> :class:`Grader`, or a factory
+    ``f(gen0_chain, seed)`` called once per seed with that seed's generation-0 chain (e.g. an
+    n-gram fitted on exactly what the generator saw). A grader key ``"ratio:<key>"`` divides the
+    writer's own likelihood out of grader ``<key>`` (:class:`RatioGrader`).
+    ``out_dir``: save every chain in ``<out_dir>/<strategy>-s<seed>/`` (resumed unless ``fresh``).
+    ``gen0``: chains already run with ``base``'s settings, by seed, whose generation 0 is reused.
+    """
+    from dataclasses import replace as dc_replace
+    from pathlib import Path
+    from tqdm.auto import tqdm
+    from .collapse import run_chain
+
+    graders = dict(graders or {})
+    for s in strategies:
+        if not isinstance(s, Strategy):
+            raise TypeError(f"strategies must be Strategy objects, got {s!r}")
+        key = s.grader.split(":", 1)[-1] if s.grader else None
+        if key not in (None, "self") and key not in graders:
+            raise ValueError(f"strategy {s.name}: no grader {s.grader!r} (have: self, {', '.join(graders) or 'none'})")
+        _check_pressure(s.pressure, _check_keep(keep))
+    # a strategy graded by the writer itself runs first, so its generation 0 keeps the model in memory
+    strats = sorted(strategies, key=lambda s: not (s.grader or "").startswith(("self", "ratio")))
+    runs: list[StrategyRun] = []
+    jobs = [(seed, s) for seed in seeds for s in strats]
+    bar = tqdm(jobs, desc="strategies x seeds", disable=not progress)
+    shared: dict[int, object] = dict(gen0 or {})
+    built: dict[tuple, Grader] = {}
+    for seed, s in bar:
+        bar.set_postfix(strategy=s.name, seed=seed)
+        cfg = dc_replace(base, mode=s.mode, seed=seed)
+        on_model = None
+        if s.grader is None:
+            select = RandomFraction(keep, seed=seed)
+        else:
+            key = s.grader.split(":", 1)[-1]
+            if key == "self":
+                g = SelfGrader()
+            else:
+                if (key, seed) not in built:
+                    if seed not in shared:      # a factory needs this seed's generation 0 first
+                        shared[seed] = run_chain(dc_replace(cfg, generations=1), data=splits, progress=False,
+                                                 device=device)
+                    built[(key, seed)] = _grader_for(graders[key], shared[seed], seed)
+                g = built[(key, seed)]
+            if s.grader.startswith("ratio:"):
+                g = RatioGrader(g)
+            select = TopFraction(g, keep, pressure=s.pressure, seed=seed)
+            on_model = getattr(g, "bind", None)             # the writer grades (or divides out) its own docs
+        path = None if out_dir is None else Path(out_dir) / f"{s.name}-s{seed}"
+        chain = run_chain(cfg, path, select=select, data=splits, progress=False, device=device,
+                          share_gen0=shared.get(seed), fresh=fresh and path is not None, on_model=on_model)
+        if shared.get(seed) is None or shared[seed].gen0_model is None:
+            shared[seed] = chain
+        runs.append(StrategyRun(s, chain, select))
+    return runs
+
+
+def strategy_table(runs: Sequence[StrategyRun]):
+    """All runs' per-generation rows (val_bpb, rare_survival, ...) with ``strategy`` and ``seed``."""
+    import pandas as pd
+    return pd.concat([r.table() for r in runs], ignore_index=True)
+
+
+def last_generation_summary(table, metrics: Sequence[str] = ("val_bpb", "rare_survival")):
+    """Per strategy, at the last generation: mean, sample sd, min, max and n over seeds."""
+    last = table[table["generation"] == table["generation"].max()]
+    return last.groupby("strategy")[list(metrics)].agg(["mean", "std", "min", "max", "count"])
+
+
+# ============================================================================================
+# 3. Paired comparisons over seeds
+# ============================================================================================
+
+def last_values(table, strategy: str, metric: str = "val_bpb", generation: int | None = None):
+    """``metric`` of ``strategy`` by seed at ``generation`` (default: the last), a pandas Series."""
+    g = table["generation"].max() if generation is None else generation
+    rows = table[(table["generation"] == g) & (table["strategy"] == strategy)]
+    if rows.empty:
+        raise ValueError(f"no rows for strategy {strategy!r} at generation {g}; have {sorted(set(table['strategy']))}")
+    return rows.set_index("seed")[metric].sort_index()
+
+
+def paired_diffs(table, better: str, worse: str, metric: str = "val_bpb") -> "np.ndarray":
+    """Seed by seed at the last generation: ``worse - better`` (positive: ``better`` is lower)."""
+    a, b = last_values(table, better, metric), last_values(table, worse, metric)
+    seeds = sorted(set(a.index) & set(b.index))
+    if not seeds:
+        raise ValueError(f"{better!r} and {worse!r} share no seed")
+    return (b[seeds] - a[seeds]).to_numpy(dtype=float), seeds
+
+
+def compare(table, better: str, worse: str, metric: str = "val_bpb", alpha: float = 0.05) -> dict:
+    """Is ``better`` lower than ``worse`` at the last generation? Paired over seeds, exact sign-flip test.
+
+    Returns the paired differences (``worse - better``), their mean, the one-sided p-value of
+    :func:`looplab.verdict.sign_flip_test`, ``holds`` (p <= alpha and mean > 0), the seeds and the
+    smallest p the seed count allows.
+    """
+    from .verdict import min_sign_flip_p, sign_flip_test
+    d, seeds = paired_diffs(table, better, worse, metric)
+    p = sign_flip_test(d, "greater")
+    return {"better": better, "worse": worse, "diffs": d.round(5).tolist(), "mean_diff": float(d.mean()),
+            "wins": int((d > 0).sum()), "n": len(d), "p_value": p, "holds": bool(p <= alpha and d.mean() > 0),
+            "seeds": seeds, "min_p": min_sign_flip_p(len(d)), "alpha": alpha}
+
+
+def recovered_share(table, strategy: str, reference: str = "replace", metric: str = "val_bpb",
+                    level: float = 0.9) -> dict:
+    """Share of ``reference``'s damage that ``strategy`` recovers, ``(ref - s) / (ref - gen0)``.
+
+    Computed from seed means (ratio of mean gain to mean damage; per-seed ratios are unstable when
+    one seed's damage is small), with a percentile bootstrap interval over seeds (resampling the
+    seed pairs). 1 = back to generation 0, 0 = no better than ``reference``, < 0 = worse.
+    """
+    from .verdict import bootstrap_ci
+    ref = last_values(table, reference, metric)
+    s = last_values(table, strategy, metric)
+    g0 = last_values(table, reference, metric, generation=0)
+    seeds = sorted(set(ref.index) & set(s.index) & set(g0.index))
+    gain = (ref[seeds] - s[seeds]).to_numpy(float)
+    damage = (ref[seeds] - g0[seeds]).to_numpy(float)
+    if damage.mean() <= 0:
+        return {"strategy": strategy, "share": float("nan"), "lo": float("nan"), "hi": float("nan"),
+                "damage": float(damage.mean()), "n": len(seeds)}
+    pairs = np.stack([gain, damage], 1)
+    idx = np.arange(len(seeds))
+
+    def stat(ix):
+        ix = np.asarray(ix, dtype=int)
+        dm = pairs[ix, 1].mean()
+        return pairs[ix, 0].mean() / dm if dm > 0 else np.nan
+
+    lo, hi = bootstrap_ci(idx, stat=stat, level=level) if len(seeds) >= 2 else (float("nan"), float("nan"))
+    return {"strategy": strategy, "share": float(gain.mean() / damage.mean()), "lo": lo, "hi": hi,
+            "damage": float(damage.mean()), "n": len(seeds)}
