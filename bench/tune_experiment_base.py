@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     sc = S.scale
     base = dict(sc.experiment_base)
     space = default_space(base)
-    runner = Runner(sc, base=base)
+    runner = Runner(sc)   # the scale's fixed FLOPs budget (experiment_ref), whatever the base
     t0 = time.time()
     rng = random.Random(12345)
     draws = []

@@ -41,7 +41,8 @@ class Scale:
     experiment_steps: int    # fixed step budget of one experiment (steps of experiment_base)
     experiments_per_proposer: int
     noise_replicates: int    # baseline seeds used to measure the noise floor
-    experiment_base: tuple   # the loop's base config, as (field, value) pairs; tuned once at the budget
+    experiment_ref: tuple    # the config whose experiment_steps steps define one experiment's FLOPs
+    experiment_base: tuple   # the loop's base config, as (field, value) pairs; tuned once at that budget
                              # by bench/tune_experiment_base.py (smaller than lesson 02's model, so
                              # that a whole comparison with spread fits the lesson)
     proposer_loops: int      # independent loops (training seeds) per proposer, for spread
@@ -67,6 +68,7 @@ class Scale:
     grading_batch_size: int   # batch size of every generation's training
     grading_keep: float       # share of each generation's sampled documents trained on
     grading_grader_frac: float  # share of the training split held out for the graders (chains never see it)
+    grading_doc_bytes: int    # bytes per sampled (and real) document of the graded chains
 
 
 SCALES = {
@@ -75,32 +77,39 @@ SCALES = {
         train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
         sample_tokens=120,
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
+        experiment_ref=(("n_layer", 1), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)),
         experiment_base=(("n_layer", 1), ("n_head", 2), ("n_embd", 32), ("batch_size", 8), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2,
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
-        grading_generations=3, grading_layers=2, grading_steps=30, grading_docs=32, grading_seeds=2,
+        grading_generations=2, grading_layers=2, grading_steps=20, grading_docs=32, grading_seeds=2,
         grading_real_docs=32, grading_batch_size=8, grading_keep=0.25, grading_grader_frac=0.3,
+        grading_doc_bytes=64,
     ),
     "workshop": Scale(
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
         train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
         sample_tokens=300,
         experiment_steps=300, experiments_per_proposer=6, noise_replicates=6,
+        experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
+        # bench/tune_experiment_base.py --scale workshop --draws 16 --top 3 (2026-12-01): no random draw nor
+        # finalist beat this start at the budget (3.294 +- 0.008 over 3 fresh seeds; best other 3.308)
         experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=3, null_experiments=10, screen_configs=8, screen_factor=5,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        grading_generations=3, grading_layers=2, grading_steps=500, grading_docs=1024, grading_seeds=5,
+        grading_generations=2, grading_layers=2, grading_steps=160, grading_docs=512, grading_seeds=5,
         grading_real_docs=1024, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
+        grading_doc_bytes=128,
     ),
     "full": Scale(
         name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
         train_steps=5000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(128, 256, 384),
         sample_tokens=500,
         experiment_steps=1500, experiments_per_proposer=20, noise_replicates=10,
+        experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("batch_size", 32)),
         experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("batch_size", 32), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=5, null_experiments=20, screen_configs=10, screen_factor=5,
@@ -108,6 +117,7 @@ SCALES = {
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
         grading_generations=10, grading_layers=6, grading_steps=2000, grading_docs=4096, grading_seeds=5,
         grading_real_docs=4096, grading_batch_size=64, grading_keep=0.25, grading_grader_frac=0.3,
+        grading_doc_bytes=512,
     ),
 }
 

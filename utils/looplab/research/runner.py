@@ -4,8 +4,9 @@
 experiment gets the same budget, in one of three kinds:
 
 * ``"flops"`` (default): the same training compute for every experiment -- the FLOPs of
-  ``scale.experiment_steps`` steps of the base config. A bigger model or batch gets fewer steps,
-  a smaller one more (at most 4x), so "just make it bigger" is not a free win, the wall time of
+  ``scale.experiment_steps`` steps of the reference config. A bigger model or batch gets fewer steps,
+  a smaller one more (at most 1.5x: on a CPU a tiny model is bound by per-step overhead, so 4x the
+  steps of a 1-layer, 32-wide model took 16 s an experiment, 6x the reference's time), so "just make it bigger" is not a free win, the wall time of
   an experiment stays roughly constant, and -- unlike a seconds budget -- the result does not
   depend on how busy the machine is that minute;
 * ``"steps"``: the same number of optimizer steps (bigger configs cost more);
@@ -31,7 +32,7 @@ class Runner:
 
     ``config`` holds :class:`~looplab.train.TrainConfig` fields (the search space's names); the
     rest come from the scale profile. ``steps`` (default ``scale.experiment_steps``) sets the
-    budget: that many steps of ``base`` (default: the scale's ``experiment_base``) for
+    budget: that many steps of ``base`` (default: the scale's ``experiment_ref``) for
     ``kind="flops"``, of every config for ``"steps"``; ``seconds`` is the budget for ``kind="seconds"``.
     A ``seed`` field in ``config`` (the null proposer's only change) overrides the loop's seed.
     """
@@ -39,7 +40,7 @@ class Runner:
     def __init__(self, scale, data: Splits | None = None, kind: str = "flops", steps: int | None = None,
                  seconds: float | None = None, base: Mapping | None = None, corpus: str = "kjv",
                  eval_batches: int | None = None, eval_batch_size: int | None = None,
-                 device: str | None = None, max_step_factor: float = 4.0):
+                 device: str | None = None, max_step_factor: float = 1.5):
         if kind not in BUDGET_KINDS:
             raise ValueError(f"kind={kind!r} is not a budget kind; choose one of {BUDGET_KINDS}")
         if kind == "seconds" and not seconds:
@@ -49,7 +50,7 @@ class Runner:
         self.seconds = seconds
         if kind != "seconds":
             Budget(steps=self.steps)  # validates
-        self.base = dict(base) if base is not None else dict(scale.experiment_base)
+        self.base = dict(base) if base is not None else dict(scale.experiment_ref)
         self.flops_budget = self.step_flops(self.base) * self.steps
         self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
         self.eval_batches = eval_batches or scale.eval_batches
@@ -78,7 +79,8 @@ class Runner:
         if self.kind == "steps":
             return f"{self.steps} optimizer steps per experiment"
         return (f"a fixed compute budget of {self.flops_budget / 1e12:.2f} TFLOP per experiment "
-                f"({self.steps} steps of the base config; bigger models or batches get fewer steps)")
+                f"({self.steps} steps of a {self.base.get('n_layer')}-layer, {self.base.get('n_embd')}-wide reference model; "
+                "bigger models or batches get fewer steps)")
 
     def train_config(self, config: Mapping, seed: int) -> TrainConfig:
         # the trainer's own end-of-run eval is cut to 1 batch: we score on the fixed windows below
