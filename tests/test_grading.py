@@ -278,7 +278,7 @@ def test_lesson_chain_uses_the_grading_sizes():
         assert (c.generations, c.n_layer, c.steps, c.docs, c.seed, c.real_docs, c.batch_size) == (
             sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3,
             sc.grading_real_docs, sc.grading_batch_size)
-        assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.doc_bytes)
+        assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.grading_doc_bytes)
         assert 0 < sc.grading_keep <= 1 and 0 < sc.grading_grader_frac < 1
     assert SCALES["workshop"].grading_seeds >= 5          # the exact paired test needs 5 pairs for p < 0.05
 

@@ -100,7 +100,7 @@ SCALES = {
         proposer_loops=3, null_experiments=10, screen_configs=8, screen_factor=5,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        grading_generations=2, grading_layers=2, grading_steps=160, grading_docs=512, grading_seeds=5,
+        grading_generations=2, grading_layers=2, grading_steps=140, grading_docs=512, grading_seeds=5,
         grading_real_docs=1024, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=128,
     ),

@@ -140,10 +140,11 @@ class Strategy:
 
 def lesson_chain(scale, **overrides):
     """Lesson 05's chain config for a :class:`looplab.config.Scale`: lesson 04's chain with the
-    ``grading_*`` sizes (generations, depth, steps, batch, real and sampled documents); ``overrides`` win."""
+    ``grading_*`` sizes (generations, depth, steps, batch, real and sampled documents and their length); ``overrides`` win."""
     from .collapse import ChainConfig
     kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
-              docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size)
+              docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size,
+              doc_bytes=scale.grading_doc_bytes)
     kw.update(overrides)
     return ChainConfig.from_scale(scale, **kw)
 
