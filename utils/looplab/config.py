@@ -91,13 +91,13 @@ SCALES = {
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
         train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
         sample_tokens=300,
-        experiment_steps=300, experiments_per_proposer=6, noise_replicates=6,
+        experiment_steps=300, experiments_per_proposer=5, noise_replicates=6,
         experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
         # bench/tune_experiment_base.py --scale workshop --draws 16 --top 3 (2026-12-01): no random draw nor
         # finalist beat this start at the budget (3.294 +- 0.008 over 3 fresh seeds; best other 3.308)
         experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
-        proposer_loops=3, null_experiments=10, screen_configs=8, screen_factor=5,
+        proposer_loops=3, null_experiments=10, screen_configs=6, screen_factor=4,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
         grading_generations=2, grading_layers=2, grading_steps=140, grading_docs=512, grading_seeds=5,
