@@ -20,20 +20,11 @@ from pathlib import Path
 
 import psutil
 
+from looplab.course import tree_rss   # one home for the memory sampler
+
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_MB = 2048
 LIMIT_S = 600
-
-
-def tree_rss(proc: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (0 for any that vanished)."""
-    total = 0
-    for p in [proc] + proc.children(recursive=True):
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 def measure(notebook: Path, scale: str, out: Path) -> dict:

@@ -39,6 +39,22 @@ BUDGET_S = {"00": 60, "01": 120, "02": 300, "03": 900, "04": 600, "05": 600}
 SCIENCE_LESSONS = ("02", "03", "04", "05")
 
 
+def tree_rss(proc) -> int:
+    """Resident bytes of a ``psutil.Process`` and all its descendants (0 for any that vanished)."""
+    import psutil
+    total = 0
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 class _PeakRSS:
     """Samples the resident memory of this process and all its children (the kernel) until stopped."""
 
@@ -53,13 +69,7 @@ class _PeakRSS:
             return
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
-            for p in [me] + me.children(recursive=True):
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
+            self.peak = max(self.peak, tree_rss(me))
             self._stop.wait(self.every)
 
     def __enter__(self):
