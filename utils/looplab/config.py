@@ -58,7 +58,7 @@ class Scale:
     gaussian_chains: int
     gaussian_samples: int    # M, samples per generation in the Gaussian toy
     gaussian_generations: int
-    # -- lesson 05: graded chains (5 strategies x grading_seeds chains must fit the lesson's budget) --
+    # -- lesson 05: graded chains (6 design cells x grading_seeds chains must fit the lesson's budget) --
     grading_generations: int  # generations of every strategy's chain
     grading_layers: int       # transformer blocks of the chains' models (width, heads: as above)
     grading_steps: int        # training steps per generation
@@ -100,8 +100,8 @@ SCALES = {
         proposer_loops=3, null_experiments=10, screen_configs=6, screen_factor=4,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        grading_generations=2, grading_layers=2, grading_steps=140, grading_docs=512, grading_seeds=5,
-        grading_real_docs=1024, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
+        grading_generations=2, grading_layers=1, grading_steps=320, grading_docs=512, grading_seeds=5,
+        grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=128,
     ),
     "full": Scale(
