@@ -353,6 +353,8 @@ def test_pick_claims_takes_the_best_kept_few():
             {"exp": 3, "status": "kept", "val_bpb": 2.7}, {"exp": 4, "status": "kept", "val_bpb": 2.8},
             {"exp": 5, "status": "failed"}, {"exp": 6, "status": "kept", "val_bpb": 2.95}]
     assert [r["exp"] for r in gr.pick_claims(recs, 2)] == [3, 4]
+    same = [{**r, "config": {"lr": 1}} if r["exp"] in (3, 4) else {**r, "config": {"lr": 100 + r["exp"]}} for r in recs]
+    assert [r["exp"] for r in gr.pick_claims(same, 2)] == [1, 3]            # 3 and 4: one config, one claim
     assert [r["exp"] for r in gr.pick_claims(recs, 10)] == [1, 3, 4, 6]
     nothing_kept = [r for r in recs if r["status"] != "kept"]
     assert [r["exp"] for r in gr.pick_claims(nothing_kept)] == [2]        # the best-looking run

@@ -9,6 +9,7 @@ however long the ledger is.
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -82,6 +83,8 @@ def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], b
 def pick_claims(records: Sequence[dict], max_claims: int = 3) -> list[dict]:
     """The claims worth re-grading: the ``max_claims`` best kept runs by val_bpb (ledger order kept).
 
+    Two kept runs of the same config (two proposers that found the same edit) count once.
+
     When nothing was kept, the single best-looking finished run (the number a report would quote).
     A ledger of 100+ runs thus costs at most ``max_claims`` re-grades.
     """
@@ -91,6 +94,12 @@ def pick_claims(records: Sequence[dict], max_claims: int = 3) -> list[dict]:
     pool = kept or [r for r in records if r.get("status") in RUN_STATUSES and "val_bpb" in r]
     if not pool:
         return []
-    best = sorted(pool, key=lambda r: float(r["val_bpb"]))[:max_claims if kept else 1]
+    best, seen = [], set()
+    for r in sorted(pool, key=lambda r: float(r["val_bpb"])):       # one claim per distinct config
+        key = json.dumps(r["config"], sort_keys=True, default=str) if "config" in r else id(r)
+        if key not in seen:
+            seen.add(key)
+            best.append(r)
+    best = best[:max_claims if kept else 1]
     ids = {id(r) for r in best}
     return [r for r in pool if id(r) in ids]
