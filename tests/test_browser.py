@@ -325,7 +325,7 @@ def _cell_index(lab, notebook: str, needle: str) -> int:
     raise AssertionError(f"no code cell containing {needle!r} in {notebook}")
 
 
-DONE = r"\[llm\] (all \d+ experiments decided|budget of \d+ experiments spent)"
+DONE = r"\[llm#0\] (all \d+ experiments decided|budget of \d+ experiments spent)"
 
 
 def _enabled(panel_area, label: str):
