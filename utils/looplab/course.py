@@ -162,7 +162,8 @@ def write_headlines(out: Path, rows: list[dict], verdicts: list[Verdict], mach: 
     (out / "headlines.json").write_text(json.dumps([v.as_dict() for v in verdicts], indent=1), encoding="utf-8")
     lines = [f"# Headline verdicts at scale `{scale}`", "",
              f"Machine: {mach['processor']}, {mach['threads']} threads on {mach['device']}, measured fp32 matmul "
-             f"**{mach['matmul_gflops']} GFLOP/s** (the reference laptop: {mach['reference_gflops']:.0f}).", "",
+             f"**{mach['matmul_gflops']} GFLOP/s** (the larger of {mach.get('matmul_gflops_start_end')}, measured before "
+             f"and after the lessons; the reference laptop: {mach['reference_gflops']:.0f}).", "",
              "| lesson | status | wall s | at reference s | budget s | peak MB | verdicts |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -217,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row['status']} in {row['seconds']} s, peak {row['peak_mb']} MB, {row['verdicts']} verdicts "
               f"{row['error']}", flush=True)
         rows.append(row)
+    # measured again at the end: a busy minute at the start must not make every lesson look fast
+    after = machine()["matmul_gflops"]
+    mach["matmul_gflops_start_end"] = [mach["matmul_gflops"], after]
+    mach["matmul_gflops"] = max(mach["matmul_gflops"], after)
     check_budgets(rows, scale, mach["matmul_gflops"])
     verdicts = [v for nb in notebooks for v in read(out / "verdicts" / f"{nb.stem}.jsonl")]
     fails = problems(rows, verdicts, scale)
