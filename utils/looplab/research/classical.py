@@ -23,9 +23,9 @@ import math
 
 import numpy as np
 
-from .llm import LLMError, LLMRequest
+from .llm import LLMRequest
 from .proposers import (SYSTEM_PROMPT, LLMProposer, Proposal, Proposer, _round3, build_prompt, check,
-                        clean_text, parse_reply, tried_configs, untried_moves)
+                        clean_text, tried_configs, untried_moves)
 from .spec import SearchSpace
 
 RUN_DONE = ("kept", "discarded", "failed")
@@ -158,20 +158,7 @@ class CentaurProposer(Proposer):
         user += f"\n{state}\nYou may move toward the CMA-ES mean or take one step from the best config."
         req = LLMRequest(system=SYSTEM_PROMPT, user=user, max_tokens=self.llm.max_tokens,
                          choices=[json.dumps(c) for c in choices] if self.llm.backend.constrained and choices else None)
-        try:
-            reply = self.llm.backend.complete(req)
-        except LLMError as e:
-            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(f"LLM error: {e}", 300))
-        llm = {"backend": reply.backend, "model": reply.model, "prompt_tokens": reply.prompt_tokens,
-               "completion_tokens": reply.completion_tokens, "cost_usd": reply.cost_usd,
-               "wall_s": round(reply.wall_s, 3), "flops": reply.meta.get("flops"), "mode": reply.meta.get("mode")}
-        try:
-            changes, rationale, name = parse_reply(reply.text)
-        except Exception as e:
-            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(e, 300), llm=llm,
-                            raw=reply.text[:2000])
-        return check(space, self.name, changes, incumbent, history, "[LLM] " + str(rationale), name, llm=llm,
-                     raw=reply.text[:2000])
+        return self.llm.answer(req, space, history, incumbent, tag="[LLM] ", name=self.name)
 
 
 class NullProposer(Proposer):

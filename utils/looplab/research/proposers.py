@@ -287,18 +287,25 @@ class LLMProposer(Proposer):
         return LLMRequest(system=SYSTEM_PROMPT, user=user, max_tokens=self.max_tokens, choices=choices or None)
 
     def propose(self, space, history, incumbent, slot, noise=None):
-        req = self.request(space, history, incumbent, noise)
+        return self.answer(self.request(space, history, incumbent, noise), space, history, incumbent)
+
+    def answer(self, req: LLMRequest, space, history, incumbent, tag: str = "", name: str | None = None) -> Proposal:
+        """Send ``req`` to the backend and turn the reply into a checked :class:`Proposal`.
+
+        ``tag`` prefixes the rationale; ``name`` is the proposer named in the proposal (default: this one's).
+        """
+        who = name or self.name
         try:
             reply = self.backend.complete(req)
         except LLMError as e:
-            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(f"LLM error: {e}", 300))
+            return Proposal(who, {}, None, "", valid=False, reason=clean_text(f"LLM error: {e}", 300))
         llm = {"backend": reply.backend, "model": reply.model, "prompt_tokens": reply.prompt_tokens,
                "completion_tokens": reply.completion_tokens, "cost_usd": reply.cost_usd,
                "wall_s": round(reply.wall_s, 3), "flops": reply.meta.get("flops"),
                "mode": reply.meta.get("mode")}
         raw = reply.text[:MAX_RAW]
         try:
-            changes, rationale, name = parse_reply(reply.text)
+            changes, rationale, rname = parse_reply(reply.text)
         except ProposalError as e:
-            return Proposal(self.name, {}, None, "", valid=False, reason=clean_text(e, 300), llm=llm, raw=raw)
-        return check(space, self.name, changes, incumbent, history, rationale, name, llm=llm, raw=raw)
+            return Proposal(who, {}, None, "", valid=False, reason=clean_text(e, 300), llm=llm, raw=raw)
+        return check(space, who, changes, incumbent, history, tag + str(rationale), rname, llm=llm, raw=raw)
