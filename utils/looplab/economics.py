@@ -3,8 +3,9 @@
 The core arithmetic, as plain functions:
 
 * :func:`training_flops` -- about ``6 N D`` FLOPs to train ``N`` parameters on ``D`` tokens
-  (Kaplan et al. 2020, "Scaling Laws for Neural Language Models", section 2.1), optionally with
-  the attention term ``12 L T d`` per token;
+  (Kaplan et al. 2020, "Scaling Laws for Neural Language Models", section 2.1, arXiv:2001.08361),
+  optionally with PaLM's attention term ``12 L T d`` per token (Chowdhery et al. 2022, Appendix B,
+  arXiv:2204.02311);
 * :func:`chip_hours` -- FLOPs divided by what a chip actually delivers (peak x MFU);
 * :func:`cost_of_flops` -- chip-hours times a rental price; :func:`amortized_cost` -- the owner's
   view: a share of the purchase price plus the electricity;
@@ -110,9 +111,11 @@ def training_flops(n_params: float, n_tokens: float, *, n_layer: int | None = No
     """Training FLOPs: ``6 N D`` (2 forward + 4 backward per parameter per token).
 
     With ``n_layer``, ``context`` and ``d_model`` also given, adds the attention term
-    ``12 * n_layer * context * d_model`` per token (Kaplan et al. 2020, Table 1: the forward pass
-    costs ``2 n_layer n_ctx d_attn`` per token for the attention scores; x3 for training; the
-    same count as :func:`looplab.model.flops_per_token`).
+    ``12 * n_layer * context * d_model`` per token: PaLM's accounting (Chowdhery et al. 2022,
+    Appendix B: ``6N + 12 L H Q T`` with ``H Q = d``), which counts both attention products (the
+    scores and the weighted sum of values, ``2 T d`` each per layer forward) and x3 for training;
+    the same count as :func:`looplab.model.flops_per_token`. Kaplan et al. 2020 (Table 1) count
+    ``2 n_layer n_ctx d_attn`` per token forward (the scores only) and leave it out of ``6 N D``.
     """
     n = _num("n_params", n_params)
     d = _num("n_tokens", n_tokens)
