@@ -44,7 +44,7 @@ ESSAY_CLAIMS: dict[str, Claim] = {c.key: c for c in [
     Claim("rate_since_2020", "rising about 3.5x a year since 2020", 3.5, "x per year",
           "Epoch AI's cost work"),
     Claim("doubling", "a doubling roughly every seven months", 7.0, "months", "Epoch AI's cost work"),
-    Claim("run_2026", "a 2026-class run sits somewhere between $200M and $500M", (200e6, 500e6), "USD",
+    Claim("run_2026", "A 2026-class run sits somewhere between $200M and $500M", (200e6, 500e6), "USD",
           "(no source given)"),
     Claim("billion_2027", "the largest runs past a billion dollars by 2027", 1e9, "USD",
           "the underlying study"),
