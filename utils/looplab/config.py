@@ -4,7 +4,8 @@
 
 * ``smoke``    -- CI: a whole notebook in about a minute on 2 CPU cores;
 * ``workshop`` -- a laptop or Binder: each lesson's compute under ~10 minutes, under 2 GB RAM;
-* ``full``     -- a GPU: real sizes, more seeds and generations.
+* ``full``     -- a GPU: each lesson under ~15 minutes on one 16 GB T4 (Colab's free GPU),
+  by the FLOP count of :mod:`looplab.sizing` (lesson 00 prints the table).
 
 Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. The same notebook
 cells run at every scale; only the sizes in the :class:`Scale` dataclass change.
@@ -16,6 +17,7 @@ import platform
 import random
 import sys
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from importlib import metadata
 
 SCALE_NAMES = ("smoke", "workshop", "full")
@@ -104,20 +106,24 @@ SCALES = {
         grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=128,
     ),
+    # full: one 16 GB T4 (Colab's free GPU), each lesson <= 15 minutes by the computed table
+    # (looplab.sizing; lesson 00 prints it). nanoGPT's shakespeare_char GPU model (6 layers, 6 heads,
+    # 384 wide) on a 128-byte context, 32 sequences a step, so that lesson 04's ~30 trainings fit.
+    # experiment_base keeps the workshop's tuned optimiser settings (not re-tuned at this budget).
     "full": Scale(
-        name="full", n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64,
-        train_steps=5000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(128, 256, 384),
+        name="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
+        train_steps=4000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(192, 288, 384),
         sample_tokens=500,
-        experiment_steps=1500, experiments_per_proposer=20, noise_replicates=10,
-        experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("batch_size", 32)),
-        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 256), ("batch_size", 32), ("lr", 0.002),
+        experiment_steps=600, experiments_per_proposer=8, noise_replicates=10,
+        experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16)),
+        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
-        proposer_loops=5, null_experiments=20, screen_configs=10, screen_factor=5,
-        generations=10, generation_steps=2000, synthetic_docs=4096, doc_bytes=512, chain_seeds=5,
+        proposer_loops=4, null_experiments=20, screen_configs=8, screen_factor=4,
+        generations=5, generation_steps=600, synthetic_docs=2048, doc_bytes=256, chain_seeds=3,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
-        grading_generations=10, grading_layers=6, grading_steps=2000, grading_docs=4096, grading_seeds=5,
-        grading_real_docs=4096, grading_batch_size=64, grading_keep=0.25, grading_grader_frac=0.3,
-        grading_doc_bytes=512,
+        grading_generations=3, grading_layers=2, grading_steps=600, grading_docs=1024, grading_seeds=5,
+        grading_real_docs=2048, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
+        grading_doc_bytes=256,
     ),
 }
 
@@ -149,18 +155,48 @@ def get_scale(value: str | None = None) -> Scale:
     return SCALES[scale_name(value)]
 
 
+@lru_cache(maxsize=None)
+def _mps_usable() -> bool:
+    """Does a tiny training step run on Apple's MPS backend? Says why not, once, if it does not."""
+    import torch
+    try:
+        w = torch.randn(8, 8, device="mps", requires_grad=True)
+        x = torch.randn(2, 2, 4, 8, device="mps")
+        y = torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True)
+        torch.nn.functional.layer_norm(y @ w, (8,)).sum().backward()
+        torch.mps.synchronize()
+        return True
+    except Exception as e:  # an op this torch build lacks on MPS
+        why = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        print(f"device: MPS is present but a test training step failed on it ({why}); using the CPU "
+              "instead. Set LOOPLAB_DEVICE=mps to insist.")
+        return False
+
+
 def device_name() -> str:
-    """The best device here, in the order cuda -> mps -> cpu (``$LOOPLAB_DEVICE`` overrides)."""
+    """The device every training, sampling and loop path uses: cuda -> mps -> cpu.
+
+    ``$LOOPLAB_DEVICE`` (cuda, mps or cpu) overrides the choice; a forced device this machine
+    lacks is refused here, up front, rather than training somewhere else without saying so.
+    An MPS device that fails a tiny training step is passed over for the CPU, with a message.
+    """
+    import torch
     forced = os.environ.get("LOOPLAB_DEVICE", "").strip().lower()
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
     if forced:
         if forced not in ("cuda", "mps", "cpu"):
             raise ValueError(f"LOOPLAB_DEVICE={forced!r} is not a device; choose cuda, mps or cpu.")
+        if forced == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"LOOPLAB_DEVICE='cuda' but torch {torch.__version__} sees no CUDA device here "
+                               f"(built with CUDA {torch.version.cuda or 'none'}); unset LOOPLAB_DEVICE or set it to cpu.")
+        if forced == "mps" and not has_mps:
+            raise RuntimeError(f"LOOPLAB_DEVICE='mps' but torch {torch.__version__} sees no Apple MPS device here; "
+                               "unset LOOPLAB_DEVICE or set it to cpu.")
         return forced
-    import torch
     if torch.cuda.is_available():
         return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if has_mps and _mps_usable():
         return "mps"
     return "cpu"
 

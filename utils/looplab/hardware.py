@@ -18,14 +18,19 @@ def _sync(device: str) -> None:
         torch.mps.synchronize()
 
 
-def measure_matmul_flops(n: int = 1024, repeats: int = 5, device: str = "cpu",
+def measure_matmul_flops(n: int = 1024, repeats: int = 5, device: str | None = None,
                          dtype: str = "float32", seconds: float = 0.5) -> float:
     """Best achieved FLOP/s of an ``n x n @ n x n`` matmul on ``device`` (2 n^3 FLOPs each).
+
+    ``device`` default: :func:`looplab.config.device_name`, where the course trains.
 
     Runs ``repeats`` timed rounds of at least ``seconds`` each and keeps the fastest round, so a
     brief hiccup from another process does not lower the figure much.
     """
     import torch
+
+    from .config import device_name
+    device = device or device_name()
     if n < 16:
         raise ValueError(f"n={n} is too small to measure a matmul rate; use n >= 16 (default 1024).")
     if repeats < 1:
@@ -52,7 +57,13 @@ def measure_matmul_flops(n: int = 1024, repeats: int = 5, device: str = "cpu",
     return best
 
 
+def peak_flops(device: str | None = None, dtype: str = "float32") -> float:
+    """This process's measured peak (cached) on ``device`` (default: where the course trains), in
+    ``dtype`` (training on CUDA runs in bfloat16 or float16): the denominator of MFU here."""
+    from .config import device_name
+    return _peak(device or device_name(), dtype)
+
+
 @lru_cache(maxsize=None)
-def peak_flops(device: str = "cpu", dtype: str = "float32") -> float:
-    """This process's measured peak (cached): the denominator of MFU on this machine."""
+def _peak(device: str, dtype: str) -> float:
     return measure_matmul_flops(device=device, dtype=dtype, repeats=3, seconds=0.3)

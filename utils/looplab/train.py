@@ -177,25 +177,38 @@ def lm_loss(model, x, y):
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
-def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0) -> float:
-    """One optimisation step; returns the training loss (nats/token) before the update."""
+def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision=None) -> float:
+    """One optimisation step; returns the training loss (nats/token) before the update.
+
+    ``precision`` (a :class:`looplab.accel.Precision`, default: one for ``x``'s device) adds
+    mixed precision on CUDA; on the CPU it changes nothing.
+    """
     import torch
 
+    from .accel import Precision
+
+    prec = precision if precision is not None else Precision(x.device)
     for g in optimizer.param_groups:
         g["lr"] = lr
-    loss = lm_loss(model, x, y)
+    with prec.autocast():
+        loss = lm_loss(model, x, y)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    prec.backward(loss)
     if grad_clip > 0:
+        prec.unscale(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
+    prec.step(optimizer)
     return float(loss.detach())
 
 
 def evaluate(model, tokens, batch_size: int, block_size: int, batches: int, seed: int = 0) -> float:
-    """Mean loss (nats/token) over ``batches`` random batches of ``tokens`` (same seed, same batches)."""
+    """Mean loss (nats/token) over ``batches`` random batches of ``tokens`` (same seed, same batches).
+
+    Runs on the model's device, in full float32 (no TF32 on CUDA), so scores compare across devices.
+    """
     import torch
 
+    from .accel import exact_fp32, to_device
     from .data import get_batch
 
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
@@ -205,10 +218,10 @@ def evaluate(model, tokens, batch_size: int, block_size: int, batches: int, seed
     model.eval()
     total = 0.0
     dev = next(model.parameters()).device
-    with torch.inference_mode():
+    with torch.inference_mode(), exact_fp32(dev):
         for _ in range(batches):
             x, y = get_batch(tokens, batch_size, block_size, g)
-            total += float(lm_loss(model, x.to(dev), y.to(dev)))
+            total += float(lm_loss(model, to_device(x, dev), to_device(y, dev)))
     model.train(was_training)
     return total / batches
 
@@ -238,7 +251,7 @@ class TrainResult:
     val_history: list = field(repr=False, default_factory=list)
     eval_s: float = 0.0
     corpus: str = ""
-    device: str = "cpu"
+    device: str = ""         # where it trained (train() always sets it)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
@@ -273,9 +286,14 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     ``val_tokens`` (1-D long tensors); else the named ``corpus`` (first ``corpus_max_bytes``
     bytes, 0 = all) split by :func:`looplab.data.make_splits`. The sealed test split is never
     read here. ``progress`` shows a tqdm bar; ``live_plot`` redraws a loss curve in a notebook.
+    ``device`` default: :func:`looplab.config.device_name` (cuda -> mps -> cpu). On CUDA the
+    run uses mixed precision (:class:`looplab.accel.Precision`) and MFU is measured against the
+    matmul rate of that precision.
     """
     import torch
 
+    from .accel import Precision, to_device
+    from .config import device_name
     from .data import Splits, default_splits, get_batch
     from .hardware import peak_flops
 
@@ -296,7 +314,8 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
         train_tokens, val_tokens, corpus_name = sp.train, sp.val, sp.name
     if int(train_tokens.max()) >= config.vocab_size:
         raise ValueError(f"token id {int(train_tokens.max())} >= vocab_size={config.vocab_size}.")
-    dev = device or "cpu"
+    dev = device or device_name()
+    prec = Precision(dev)
     mcfg = config.model_config()
 
     with torch.random.fork_rng(devices=[]):
@@ -330,7 +349,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             lr = lr_at(frac, config.lr, config.warmup_frac, config.schedule, config.min_lr_ratio)
             t0 = time.perf_counter()
             x, y = get_batch(train_tokens, config.batch_size, config.block_size, g)
-            loss = train_step(model, opt, x.to(dev), y.to(dev), lr, config.grad_clip)
+            loss = train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec)
             train_time += time.perf_counter() - t0
             step += 1
             if not math.isfinite(loss):
@@ -368,7 +387,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     tps = tokens / train_time if train_time > 0 else 0.0
     flops = fpt * tokens
     fps = tps * fpt
-    peak = float(peak_flops(dev)) if measure_peak else float("nan")
+    peak = float(peak_flops(dev, prec.dtype_name)) if measure_peak else float("nan")
     tail = [h["loss"] for h in history[-max(1, len(history) // 10):]]
     cost, note = _cost(flops)
     return TrainResult(

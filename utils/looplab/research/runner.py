@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ..config import device_name
 from ..data import Splits, default_splits
 from ..model import flops_per_token
 from ..train import Budget, TrainConfig, bpb_from_loss, evaluate, train
@@ -35,6 +36,7 @@ class Runner:
     budget: that many steps of ``base`` (default: the scale's ``experiment_ref``) for
     ``kind="flops"``, of every config for ``"steps"``; ``seconds`` is the budget for ``kind="seconds"``.
     A ``seed`` field in ``config`` (the null proposer's only change) overrides the loop's seed.
+    ``device`` default: :func:`looplab.config.device_name`, decided when the runner is made.
     """
 
     def __init__(self, scale, data: Splits | None = None, kind: str = "flops", steps: int | None = None,
@@ -55,7 +57,7 @@ class Runner:
         self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
         self.eval_batches = eval_batches or scale.eval_batches
         self.eval_batch_size = eval_batch_size or scale.batch_size
-        self.device = device
+        self.device = device or device_name()   # one place decides: cuda -> mps -> cpu
         self.runs = 0
 
     def step_flops(self, config: Mapping) -> float:

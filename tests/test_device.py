@@ -1,0 +1,124 @@
+"""One place decides the device (looplab.config.device_name), and no training path falls back to
+the CPU behind its back; the CPU path of the CUDA speed-ups (looplab.accel) is the plain step."""
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+import looplab.config as config
+from looplab.accel import Precision, exact_fp32, to_device
+from looplab.config import get_scale
+from looplab.data import default_splits, get_batch
+from looplab.model import build_model
+from looplab.research.runner import Runner
+from looplab.train import TrainConfig, Budget, lm_loss, make_optimizer, train, train_step
+
+CFG = TrainConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, eval_batches=1)
+no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this test needs a machine WITHOUT CUDA")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return default_splits("kjv", 200_000)
+
+
+@no_cuda
+def test_forced_cuda_is_refused_up_front(monkeypatch):
+    monkeypatch.setenv("LOOPLAB_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="LOOPLAB_DEVICE='cuda'.*no CUDA device"):
+        config.device_name()
+    monkeypatch.setenv("LOOPLAB_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="'gpu' is not a device; choose cuda, mps or cpu"):
+        config.device_name()
+
+
+@no_cuda
+def test_lesson02_training_with_cuda_forced_fails_instead_of_using_the_cpu(monkeypatch, splits):
+    monkeypatch.setenv("LOOPLAB_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        train(CFG, Budget(steps=1), splits, progress=False, measure_peak=False)
+
+
+@no_cuda
+def test_lesson03_runner_with_cuda_forced_fails_instead_of_using_the_cpu(monkeypatch, splits):
+    monkeypatch.setenv("LOOPLAB_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        Runner(get_scale("smoke"), data=splits)({}, 0)
+
+
+@no_cuda
+def test_the_default_device_reaches_torch(monkeypatch, splits):
+    """If device_name says cuda, train() and Runner hand "cuda" to torch, which cannot run it here:
+    torch's own CUDA error proves nothing quietly trained on the CPU."""
+    monkeypatch.delenv("LOOPLAB_DEVICE", raising=False)
+    monkeypatch.setattr(config, "device_name", lambda: "cuda")
+    torch_cuda_error = (AssertionError, RuntimeError)   # "Torch not compiled with CUDA enabled", or no driver
+    with pytest.raises(torch_cuda_error, match="CUDA|cuda"):
+        train(CFG, Budget(steps=1), splits, progress=False, measure_peak=False)
+    import looplab.research.runner as runner_mod
+    monkeypatch.setattr(runner_mod, "device_name", lambda: "cuda")
+    r = Runner(get_scale("smoke"), data=splits)
+    assert r.device == "cuda"
+    with pytest.raises(torch_cuda_error, match="CUDA|cuda"):
+        r({}, 0)
+
+
+def test_forced_cpu_trains_on_the_cpu(monkeypatch, splits):
+    monkeypatch.setenv("LOOPLAB_DEVICE", "cpu")
+    res = train(CFG, Budget(steps=2), splits, progress=False, measure_peak=False)
+    assert res.device == "cpu" and next(res.model.parameters()).device.type == "cpu"
+    assert Runner(get_scale("smoke"), data=splits).device == "cpu"
+
+
+def test_no_library_path_hard_codes_the_cpu():
+    lib = Path(config.__file__).parent
+    pattern = re.compile(r"""(device\s*(:\s*str\s*)?=\s*["']cpu["'])|(device\s+or\s+["']cpu["'])""")
+    hits = [f"{p.relative_to(lib)}:{i}: {line.strip()}" for p in sorted(lib.rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines(), 1)
+            if pattern.search(line) and p.name != "economics.py"]  # lesson 01: machine_flops(device="cpu"), see the note
+    assert not hits, "device defaults that bypass looplab.config.device_name:\n" + "\n".join(hits)
+
+
+def test_mps_that_fails_a_training_step_falls_back_with_a_message(monkeypatch, capsys):
+    """This machine has no MPS: pretending it does makes the probe's step fail for real."""
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        pytest.skip("a real MPS device is present")
+    monkeypatch.delenv("LOOPLAB_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    config._mps_usable.cache_clear()
+    try:
+        assert config.device_name() == "cpu"
+        out = capsys.readouterr().out
+        assert "MPS is present but a test training step failed" in out and "using the CPU" in out
+        assert config.device_name() == "cpu" and capsys.readouterr().out == ""   # said once
+    finally:
+        config._mps_usable.cache_clear()
+
+
+def test_cpu_precision_is_the_plain_training_step(splits):
+    """train_step on the CPU (precision default and explicit) is bit for bit the textbook step."""
+    g = torch.Generator().manual_seed(3)
+    x, y = get_batch(splits.train, 4, 32, g)
+    prec = Precision("cpu")
+    assert prec.dtype is None and prec.scaler is None and prec.dtype_name == "float32"
+    assert to_device(x, "cpu") is x
+    models = [build_model(CFG.model_config(), seed=5) for _ in range(3)]
+    opts = [make_optimizer(m, CFG) for m in models]
+    for _ in range(3):
+        train_step(models[0], opts[0], x, y, lr=1e-3, grad_clip=1.0)
+        train_step(models[1], opts[1], x, y, lr=1e-3, grad_clip=1.0, precision=prec)
+        m, opt = models[2], opts[2]
+        for group in opt.param_groups:
+            group["lr"] = 1e-3
+        loss = lm_loss(m, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+    ref = models[2].state_dict()
+    for m in models[:2]:
+        assert all(torch.equal(v, ref[k]) for k, v in m.state_dict().items())
+    with exact_fp32("cpu"), torch.no_grad():   # a no-op off CUDA
+        assert float(lm_loss(models[0], x, y)) == float(lm_loss(models[2], x, y))
