@@ -49,8 +49,9 @@ unit: $(STAMP)
 # shows up in any cell output or in any file the run writes (ledgers, transcripts).
 CANARY_KEYS := ANTHROPIC_API_KEY=sk-ant-looplab-canary-not-a-real-key OPENAI_API_KEY=sk-looplab-canary-not-a-real-key
 
+# LOOPLAB_SIGNOFF=auto: no human clicks here; lesson 03 prints the auto-approve policy and why.
 nbtest: $(STAMP)
-	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=smoke $(PY) -m pytest -p no:cacheprovider --nbval-lax \
+	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=smoke LOOPLAB_SIGNOFF=auto $(PY) -m pytest -p no:cacheprovider --nbval-lax \
 	    --nbval-current-env --nbval-cell-timeout=900 $(NOTEBOOKS)
 
 # The whole suite runs with no network where this machine allows a network namespace (loopback

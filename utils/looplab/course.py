@@ -100,6 +100,7 @@ def run_notebook(path: Path, out_dir: Path, scale: str, timeout: int = 1800) -> 
     nb = nbformat.read(str(path), as_version=4)
     os.environ["LOOPLAB_SCALE"] = scale  # the kernel inherits this process's environment
     os.environ[HEADLINES_ENV] = str(verdicts.resolve())
+    os.environ.setdefault("LOOPLAB_SIGNOFF", "auto")  # headless: nobody clicks; lesson 03 says so
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()

@@ -7,8 +7,12 @@
   :meth:`looplab.research.loop.ResearchLoop.interactive`. Its plain-text form is the proposal
   card, so a run with no live frontend still shows what was proposed (once, not twice).
 
-:func:`default_signoff` picks the panel in a live Jupyter frontend and the printed auto-approve
-policy elsewhere; ``LOOPLAB_SIGNOFF=widgets|auto`` overrides the guess.
+:func:`default_signoff` returns a policy either way: :class:`Widgets` (a human decides with the
+panel) in a live Jupyter frontend, else the printed :class:`AutoApprove`, saying why;
+``LOOPLAB_SIGNOFF=widgets|auto`` overrides the guess. A live frontend is told apart from a headless
+runner on any OS by what the kernel itself sees (:func:`frontend`): a client that lets the cell ask
+for input (``allow_stdin``: JupyterLab, Notebook 7, VS Code and Colab do; nbval, nbclient, papermill,
+nbconvert and ``looplab.course`` do not), then, on Linux, the kernel's parent process.
 """
 from __future__ import annotations
 
@@ -33,7 +37,40 @@ class Decision:
             raise ValueError(f"action={self.action!r} must be one of {ACTIONS}")
 
 
-class AutoApprove:
+class SignOffPolicy:
+    """Who decides each proposal: ``decide(proposal) -> Decision``; ``interactive`` if by buttons."""
+
+    name = "policy"
+    interactive = False
+    why = ""
+
+    def decide(self, proposal) -> Decision:
+        raise NotImplementedError
+
+
+class Widgets(SignOffPolicy):
+    """A human decides every proposal with :class:`SignOffPanel` buttons (``loop.interactive``)."""
+
+    name = "human (widgets)"
+    interactive = True
+
+    def __init__(self, why: str = "a live Jupyter frontend"):
+        self.why = why
+
+    def decide(self, proposal) -> Decision:
+        raise RuntimeError("this policy waits for button clicks: run loop.interactive(proposer, n), "
+                           "which shows a sign-off panel per proposal, instead of loop.run().")
+
+    def __eq__(self, other):  # lesson code may compare the policy with the string "widgets"
+        return isinstance(other, Widgets) or other == "widgets"
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"Widgets({self.why!r})"
+
+
+class AutoApprove(SignOffPolicy):
     """Approve every valid proposal, and say so once, loudly, when created."""
 
     name = "auto-approve policy"
@@ -49,7 +86,7 @@ class AutoApprove:
         return Decision("approve", by=self.name, note=self.why)
 
 
-class Scripted:
+class Scripted(SignOffPolicy):
     """Decisions from a list, in order (then approve). For tests and demonstrations."""
 
     name = "scripted"
@@ -61,34 +98,53 @@ class Scripted:
         return self.decisions.pop(0) if self.decisions else Decision("approve", by=self.name)
 
 
+PROC = "/proc"   # Linux only; absent on macOS and Windows
+HEADLESS_PARENTS = ("pytest", "nbconvert", "papermill", "looplab.course", "nbclient")
+
+
 def _parent_cmdline() -> str:
     try:
-        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+        with open(f"{PROC}/{os.getppid()}/cmdline", "rb") as f:
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
 
 
-def live_frontend() -> bool:
-    """Best guess: is this a kernel driven by a live Jupyter frontend (not nbval / nbconvert)?"""
+def frontend() -> tuple[bool, str]:
+    """``(live, why)``: is this kernel driven by a live frontend with a person at it, and how we know."""
     if "ipykernel" not in sys.modules:
-        return False
+        return False, "not a Jupyter kernel (plain Python or a terminal)"
+    if "google.colab" in sys.modules:
+        return True, "a Google Colab kernel"
+    from IPython import get_ipython
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None:
+        return False, "IPython without a Jupyter kernel"
+    if not getattr(kernel, "_allow_stdin", True):
+        return False, ("headless run: the client executing this cell accepts no input "
+                       "(nbval, nbclient, papermill and nbconvert run cells with allow_stdin=False)")
     parent = _parent_cmdline().lower()
-    if any(s in parent for s in ("pytest", "nbconvert", "papermill", "looplab.course", "nbclient")):
-        return False
-    return any(s in parent for s in ("jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyter_server",
-                                     "jupyterlab", "notebook", "voila", "vscode"))
+    for marker in HEADLESS_PARENTS:
+        if marker in parent:
+            return False, f"headless run: the kernel was started by {marker}"
+    return True, "a Jupyter frontend that accepts input (JupyterLab, Notebook 7, VS Code, Colab)"
 
 
-def default_signoff(announce: bool = True):
-    """``"widgets"`` in a live frontend, else an :class:`AutoApprove` (``LOOPLAB_SIGNOFF`` overrides)."""
+def live_frontend() -> bool:
+    """Is this a kernel driven by a live Jupyter frontend (not nbval / nbclient)? See :func:`frontend`."""
+    return frontend()[0]
+
+
+def default_signoff(announce: bool = True) -> SignOffPolicy:
+    """:class:`Widgets` in a live frontend, else an announced :class:`AutoApprove` (``LOOPLAB_SIGNOFF`` overrides)."""
     forced = os.environ.get("LOOPLAB_SIGNOFF", "").strip().lower()
     if forced and forced not in ("widgets", "auto"):
         raise ValueError(f"LOOPLAB_SIGNOFF={forced!r} must be 'widgets' or 'auto'")
-    if forced == "widgets" or (not forced and live_frontend()):
-        return "widgets"
-    why = "LOOPLAB_SIGNOFF=auto" if forced else "non-interactive run (no live Jupyter frontend detected)"
-    return AutoApprove(why, announce=announce)
+    if forced:
+        why = f"LOOPLAB_SIGNOFF={forced} is set"
+        return Widgets(why) if forced == "widgets" else AutoApprove(why, announce=announce)
+    live, why = frontend()
+    return Widgets(why) if live else AutoApprove(why, announce=announce)
 
 
 def proposal_text(proposal, exp: int | None = None) -> str:
