@@ -83,3 +83,32 @@ def test_setup_prints_scale_device_seed_versions(capsys, monkeypatch):
     assert s.scale.name == "smoke" and s.seed == 7
     for word in ("scale", "smoke", "device", "seed", "7", "torch", "transformers", "python"):
         assert word in out
+
+
+def test_every_profile_builds_every_lessons_config():
+    """The sizes each lesson builds from a profile are valid (full's sweep once had 128 with 6 heads)."""
+    from looplab.research.spec import default_space
+    from looplab.strategies import lesson_chain
+    from looplab.train import TrainConfig
+    for sc in config.SCALES.values():
+        cfg = TrainConfig.from_scale(sc)
+        for width in sc.sweep_widths:
+            cfg.replace(n_embd=width)                      # lesson 02's width sweep
+        for pairs in (sc.experiment_ref, sc.experiment_base):
+            TrainConfig.from_scale(sc, **dict(pairs))      # lesson 03's experiments
+        assert default_space(dict(sc.experiment_base)).is_valid({})
+        lesson_chain(sc)                                   # lesson 05's chains
+
+
+def test_forced_device_missing_here_is_refused(monkeypatch):
+    import torch
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("LOOPLAB_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="unset LOOPLAB_DEVICE or set it to cpu"):
+            config.device_name()
+    if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        monkeypatch.setenv("LOOPLAB_DEVICE", "mps")
+        with pytest.raises(RuntimeError, match="no Apple MPS device"):
+            config.device_name()
+    monkeypatch.setenv("LOOPLAB_DEVICE", " CPU ")
+    assert config.device_name() == "cpu"
