@@ -5,6 +5,7 @@
 #   make science  the course's own science check: every lesson at workshop scale; fails if a lesson
 #                 errors or a must-hold headline verdict does not hold (CI runs it after make test)
 #   make labs     regenerate labs/ from solutions/
+#   make test-gpu every lesson and solution (nbval) at the GPU scale on CUDA; refuses without CUDA
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
 # unless pyproject.toml changed.
 
@@ -21,7 +22,7 @@ PORT      ?= 8888
 NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest course science labs clean bench browser-deps
+.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps
 
 setup: $(STAMP)
 
@@ -53,6 +54,15 @@ CANARY_KEYS := ANTHROPIC_API_KEY=sk-ant-looplab-canary-not-a-real-key OPENAI_API
 nbtest: $(STAMP)
 	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=smoke LOOPLAB_SIGNOFF=auto $(PY) -m pytest -p no:cacheprovider --nbval-lax \
 	    --nbval-current-env --nbval-cell-timeout=900 $(NOTEBOOKS)
+
+# The GPU check: every notebook at GPU_SCALE (the scale chosen automatically on a GPU, sized for
+# one T4 by looplab.sizing), forced onto CUDA, one notebook at a time. Without CUDA it stops first.
+GPU_SCALE ?= full
+
+test-gpu: $(STAMP)
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'test-gpu: torch ' + torch.__version__ + ' sees no CUDA device on this machine; make test runs the CPU suite')"
+	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=$(GPU_SCALE) LOOPLAB_DEVICE=cuda LOOPLAB_SIGNOFF=auto $(PY) -m pytest \
+	    -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 $(NOTEBOOKS)
 
 # The whole suite runs with no network where this machine allows a network namespace (loopback
 # only; setup, which needs the package index, has finished before it starts).
