@@ -3,6 +3,8 @@
 Model FLOPs utilisation (MFU) compares the FLOP/s a training run achieves with a peak. On a
 datacenter GPU the peak is the vendor's spec sheet; on a laptop CPU no one publishes a useful
 one, so the course *measures* it: the best rate of a large square fp32 matmul on this device.
+Training on CUDA runs in bf16 or fp16 (:mod:`looplab.accel`), so there the yardstick is a matmul
+in that dtype.
 """
 from __future__ import annotations
 
