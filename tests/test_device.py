@@ -122,3 +122,21 @@ def test_cpu_precision_is_the_plain_training_step(splits):
         assert all(torch.equal(v, ref[k]) for k, v in m.state_dict().items())
     with exact_fp32("cpu"), torch.no_grad():   # a no-op off CUDA
         assert float(lm_loss(models[0], x, y)) == float(lm_loss(models[2], x, y))
+
+
+def test_the_mixed_precision_branch_trains(splits):
+    """The CUDA branch of Precision (autocast + GradScaler: unscale before clipping, scaler step),
+    exercised on the CPU with bf16 autocast and a CPU GradScaler, since no GPU is here."""
+    prec = Precision("cpu")
+    prec.dtype, prec.scaler = torch.bfloat16, torch.amp.GradScaler("cpu", init_scale=2.0 ** 12)
+    assert prec.dtype_name == "bfloat16" and "GradScaler" in repr(prec)
+    g = torch.Generator().manual_seed(4)
+    x, y = get_batch(splits.train, 8, 32, g)
+    with prec.autocast():
+        assert (x.float() @ torch.ones(32, 2)).dtype == torch.bfloat16
+    model = build_model(CFG.model_config(), seed=6)
+    opt = make_optimizer(model, CFG)
+    losses = [train_step(model, opt, x, y, lr=3e-3, grad_clip=1.0, precision=prec) for _ in range(25)]
+    assert losses[-1] < losses[0] - 0.5, losses
+    assert all(p.dtype == torch.float32 for p in model.parameters())   # weights stay fp32
+    assert 0 < prec.scaler.get_scale() <= 2.0 ** 12

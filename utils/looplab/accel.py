@@ -42,7 +42,7 @@ class Precision:
         if self.dtype is None:
             return contextlib.nullcontext()
         import torch
-        return torch.autocast("cuda", dtype=self.dtype)
+        return torch.autocast(self.device, dtype=self.dtype)
 
     def backward(self, loss) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
