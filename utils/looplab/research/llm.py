@@ -141,9 +141,15 @@ class _QuietGGUF:
             self.mod.tqdm = self.tqdm
 
 
-def load_hf(model_id: str, gguf_file: str | None = None):
-    """Load (once per process) a tokenizer and causal LM; a hub id offline fails clearly."""
-    key = (model_id, gguf_file)
+def load_hf(model_id: str, gguf_file: str | None = None, device: str | None = None):
+    """Load (once per process and device) a tokenizer and a float32 causal LM on ``device``.
+
+    ``device`` default: :func:`looplab.config.device_name`, where the course trains. A hub id
+    offline fails clearly.
+    """
+    from ..config import device_name
+    device = device or device_name()
+    key = (model_id, gguf_file, device)
     if key in _HF_CACHE:
         return _HF_CACHE[key]
     import torch
@@ -168,7 +174,7 @@ def load_hf(model_id: str, gguf_file: str | None = None):
         hf_logging.enable_progress_bar()
         if quiet:
             quiet.restore()
-    model.eval()
+    model.to(device).eval()   # float32 everywhere: scores (and so the chosen proposal) match the CPU's
     _HF_CACHE[key] = (tok, model)
     return tok, model
 
@@ -178,13 +184,15 @@ class HFBackend(Backend):
 
     ``temperature=0`` picks the most likely choice; above 0, it samples choices with
     probabilities ``softmax(score / temperature)`` from a generator seeded with ``seed``.
+    ``device`` default: :func:`looplab.config.device_name`; the model runs there in float32
+    (on CUDA without TF32, :func:`looplab.accel.exact_fp32`), and scores come back as floats.
     """
 
     name = "transformers"
 
     def __init__(self, model_id: str, gguf_file: str | None = None, constrained: bool = True,
                  temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 20,
-                 label: str | None = None):
+                 label: str | None = None, device: str | None = None):
         super().__init__()
         if temperature < 0:
             raise ValueError(f"temperature={temperature} must be >= 0")
@@ -193,20 +201,27 @@ class HFBackend(Backend):
         self.constrained, self.temperature, self.seed = constrained, temperature, seed
         self.rationale_tokens = rationale_tokens
         self._calls = 0
-        self.tok, self.lm = load_hf(model_id, gguf_file)
+        self.tok, self.lm = load_hf(model_id, gguf_file, device)
+        self.device = next(self.lm.parameters()).device
         self.n_params = sum(p.numel() for p in self.lm.parameters())
 
     def _prompt_ids(self, request: LLMRequest, prefill: str = ""):
         msgs = [{"role": "system", "content": request.system}, {"role": "user", "content": request.user}]
         text = self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefill
-        return self.tok(text, return_tensors="pt").input_ids
+        return self.tok(text, return_tensors="pt").input_ids.to(self.device)
+
+    def _ids(self, text: str):
+        """``text``'s token ids (no special tokens), shape (1, n), on the model's device."""
+        return self.tok(text, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
 
     def _generate(self, ids, max_new: int) -> tuple[str, int]:
         import torch
-        with torch.no_grad():
+
+        from ..accel import exact_fp32
+        with torch.no_grad(), exact_fp32(self.device):
             out = self.lm.generate(ids, max_new_tokens=max_new, do_sample=False,
                                    pad_token_id=self.tok.eos_token_id)
-        new = out[0, ids.shape[1]:]
+        new = out[0, ids.shape[1]:].cpu()
         return self.tok.decode(new, skip_special_tokens=True), int(new.numel())
 
     def score_choices(self, request: LLMRequest, prefill: str):
@@ -216,14 +231,16 @@ class HFBackend(Backend):
         back to the prompt afterwards. Returns ``(scores, cache, prompt_length)``.
         """
         import torch
+
+        from ..accel import exact_fp32
         ids = self._prompt_ids(request, prefill)
         n = ids.shape[1]
         scores, scored = [], n
-        with torch.no_grad():
+        with torch.no_grad(), exact_fp32(self.device):
             out = self.lm(ids, use_cache=True)
             cache, first = out.past_key_values, out.logits[0, -1].log_softmax(-1)
             for choice in request.choices:
-                cids = self.tok(choice, add_special_tokens=False, return_tensors="pt").input_ids
+                cids = self._ids(choice)
                 lp = first[cids[0, 0]].item()
                 if cids.shape[1] > 1:
                     o = self.lm(cids[:, :-1], past_key_values=cache, use_cache=True)
@@ -237,9 +254,11 @@ class HFBackend(Backend):
     def _continue(self, cache, text: str, max_new: int, stop: str) -> tuple[str, int]:
         """Feed ``text`` after the cached prompt, then decode greedily until ``stop`` appears."""
         import torch
-        ids = self.tok(text, add_special_tokens=False, return_tensors="pt").input_ids
+
+        from ..accel import exact_fp32
+        ids = self._ids(text)
         out_ids = []
-        with torch.no_grad():
+        with torch.no_grad(), exact_fp32(self.device):
             logits = self.lm(ids, past_key_values=cache, use_cache=True).logits[0, -1]
             for _ in range(max_new):
                 nxt = int(logits.argmax())
@@ -248,7 +267,8 @@ class HFBackend(Backend):
                 out_ids.append(nxt)
                 if stop in self.tok.decode(out_ids[-3:]):
                     break
-                logits = self.lm(torch.tensor([[nxt]]), past_key_values=cache, use_cache=True).logits[0, -1]
+                logits = self.lm(torch.tensor([[nxt]], device=self.device), past_key_values=cache,
+                                 use_cache=True).logits[0, -1]
         self._scored_tokens += ids.shape[1]
         return self.tok.decode(out_ids, skip_special_tokens=True), len(out_ids)
 
