@@ -22,7 +22,7 @@ PORT      ?= 8888
 NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps
+.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps
 
 setup: $(STAMP)
 
@@ -89,7 +89,25 @@ browser-deps:
 	    else echo "browser-deps: apt-get did not install $(CHROMIUM) (no package index reachable?); tests/test_browser.py will skip"; fi; \
 	fi
 
-test: $(STAMP) browser-deps
+# tests/test_research_store.py starts a throwaway PostgreSQL cluster (initdb / pg_ctl on a unix
+# socket in a temp dir) to test the class store for real. Like browser-deps: as root with apt-get,
+# install Debian's postgresql when missing; otherwise say why not (those tests then skip with the
+# reason). Never fails the build.
+pg-deps:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    echo "pg-deps: PostgreSQL present"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	    echo "pg-deps: skipped: not root, so PostgreSQL is not installed (the PostgreSQL store tests will skip)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "pg-deps: skipped: no apt-get here (the PostgreSQL store tests will skip)"; \
+	else \
+	    echo "pg-deps: installing Debian's postgresql (apt-get, once)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1; \
+	    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then echo "pg-deps: installed"; \
+	    else echo "pg-deps: apt-get did not install postgresql (no package index reachable?); its tests will skip"; fi; \
+	fi
+
+test: $(STAMP) browser-deps pg-deps
 ifeq ($(NETLESS),yes)
 	@echo "== tests run with no network: a fresh network namespace with loopback only =="
 	unshare -rn sh -c 'ip link set lo up && exec $(MAKE) --no-print-directory unit nbtest'
