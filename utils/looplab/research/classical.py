@@ -18,14 +18,15 @@ false-keep rate, measured.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 import numpy as np
 
 from .llm import LLMRequest
-from .proposers import (SYSTEM_PROMPT, LLMProposer, Proposal, Proposer, _round3, build_prompt, check,
-                        clean_text, tried_configs, untried_moves)
+from .proposers import (SYSTEM_PROMPT, LLMProposer, Proposal, Proposer, _round3, batch_size, build_prompt, check,
+                        clean_text, pending, tried_configs, untried_moves)
 from .spec import SearchSpace
 
 RUN_DONE = ("kept", "discarded", "failed")
@@ -121,6 +122,29 @@ class CMAESProposer(Proposer):
             if p.valid:
                 return p
         return p
+
+
+    def propose_batch(self, space, history, incumbent, slot, n, noise=None):
+        """The rest of the current generation (at most ``n``): CMA-ES's own batch is its population.
+
+        A batch never crosses a generation, since the next generation's draws need this one's
+        results told first; with ``n >= popsize`` at a generation's start, the batch is the whole
+        generation. Draws already run or in flight are skipped for fresh ones.
+        """
+        cma, k = self.optimizer(space, history)
+        draws = [cma.ask() for _ in range(self.popsize)]
+        spare = iter([cma.ask() for _ in range(20)])
+        out, hist = [], list(history)
+        for j in range(k, min(self.popsize, k + batch_size(n))):
+            p = None
+            for x in itertools.chain([draws[j]], spare):   # spares are used once each
+                p = check(space, self.name, space.diff(decode(space, x), incumbent), incumbent, hist,
+                          f"CMA-ES draw {j + 1} of generation {cma.generation + 1}")
+                if p.valid:
+                    break
+            out.append(p)
+            hist += pending([p])
+        return out
 
 
 class CentaurProposer(Proposer):

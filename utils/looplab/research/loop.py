@@ -88,8 +88,8 @@ class ResearchLoop:
         best, incumbent = self.noise.mean if self.noise else base[0]["val_bpb"], dict(base[0]["config"])
         slots, open_attempts = 0, 0
         for r in self.ledger.where(proposer=proposer):
-            if r["status"] == "kept":
-                best, incumbent = r["val_bpb"], dict(r["config"])
+            if r["status"] == "kept" and r["val_bpb"] < best:   # sequentially, every kept run is lower;
+                best, incumbent = r["val_bpb"], dict(r["config"])   # in a batch, the lowest kept one leads
             if r["status"] in SLOT_DONE_STATUSES or (r["status"] == "rejected" and r.get("slot_done")):
                 slots, open_attempts = slots + 1, 0
             elif r["status"] == "rejected":
@@ -105,14 +105,17 @@ class ResearchLoop:
         todo = [self.seed + i for i in range(replicates) if self.seed + i not in done]
         for s in _progress(todo, progress, "baseline seeds"):
             t0 = time.time()
-            m = self.run_fn(dict(self.space.base), s)
-            self._log_run({"proposer": "baseline", "status": "baseline", "config": dict(self.space.base),
-                           "changes": {}, "rationale": "baseline replicate", "seed": s,
-                           "signoff": "baseline (no proposal)"}, m, t0)
+            self.record_baseline(s, self.run_fn(dict(self.space.base), s), t0)
         nf = self.noise
         if self.verbose:
             print(nf)
         return nf
+
+    def record_baseline(self, seed: int, metrics: dict, t0: float, extra: Mapping | None = None) -> dict:
+        """Log one finished baseline replicate."""
+        return self._log_run({"proposer": "baseline", "status": "baseline", "config": dict(self.space.base),
+                              "changes": {}, "rationale": "baseline replicate", "seed": seed,
+                              "signoff": "baseline (no proposal)", **(extra or {})}, metrics, t0)
 
     # -- one experiment ------------------------------------------------------------------------
     def _log_run(self, rec: dict, metrics: dict, t0: float) -> dict:
@@ -135,40 +138,60 @@ class ResearchLoop:
                   + ("  -- slot given up" if slot_done else "  -- asking again"))
         return self.ledger.append(rec)
 
-    def execute(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> dict:
-        """Apply a sign-off decision to a proposal: run it (approve/edit) or log it rejected."""
+    def approve(self, p: Proposal, slot: int, attempt: int, decision: Decision):
+        """The proposal to run after ``decision`` (a human edit applied and checked), or -- for an
+        invalid or rejected one -- the rejected record, already written."""
         if not p.valid:
             return self._reject(p, slot, attempt, "validator")
         if decision.action == "reject":
             return self._reject(p, slot, attempt, decision.by, decision.note or "rejected at sign-off")
-        st = self.state(p.proposer)
         if decision.action == "edit":
+            st = self.state(p.proposer)
             edited = check(self.space, p.proposer, decision.changes, st["incumbent"],
                            self.records(p.proposer), p.rationale, p.name, llm=p.llm, raw=p.raw)
             if not edited.valid:
                 return self._reject(edited, slot, attempt, decision.by, f"human edit invalid: {edited.reason}")
             edited.edited_by_human = True
             p = edited
+        return p
+
+    def execute(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> dict:
+        """Apply a sign-off decision to a proposal: run it (approve/edit) or log it rejected."""
+        p = self.approve(p, slot, attempt, decision)
+        if not isinstance(p, Proposal):
+            return p
+        best = self.state(p.proposer)["best"]
         t0 = time.time()
         try:
             m = self.run_fn(dict(p.config), self.seed)
         except Exception as e:  # a config that crashes the trainer is logged, and its slot is spent
-            rec = self.ledger.append({"exp": self._next_exp(), "proposer": p.proposer, "slot": slot,
-                                      "attempt": attempt, "status": "failed", "config": p.config,
-                                      "changes": p.changes, "rationale": p.rationale, "seed": self.seed,
-                                      "signoff": decision.by, "reason": clean_text(f"run failed: {e!r}", 300),
-                                      "llm": p.llm, "t_start": t0, "t_end": time.time()})
-            if self.verbose:
-                print(f"exp {rec['exp']:>3} [{p.proposer}] FAILED ({rec['reason']})")
-            return rec
-        val = m["val_bpb"]
-        kept, why = keep(val, st["best"], self.noise.sigma if self.noise else 0.0, self.k)
+            return self.record_failure(p, slot, attempt, decision.by, e, t0)
+        return self.record_result(p, slot, attempt, decision.by, m, t0, best)
+
+    def record_failure(self, p: Proposal, slot: int, attempt: int, by: str, error, t0: float,
+                       extra: Mapping | None = None) -> dict:
+        """Log a run that crashed (its slot is spent)."""
+        rec = self.ledger.append({"exp": self._next_exp(), "proposer": p.proposer, "slot": slot,
+                                  "attempt": attempt, "status": "failed", "config": p.config,
+                                  "changes": p.changes, "rationale": p.rationale, "seed": self.seed,
+                                  "signoff": by, "reason": clean_text(f"run failed: {error!r}", 300),
+                                  "llm": p.llm, **(extra or {}), "t_start": t0, "t_end": time.time()})
+        if self.verbose:
+            print(f"exp {rec['exp']:>3} [{p.proposer}] FAILED ({rec['reason']})")
+        return rec
+
+    def record_result(self, p: Proposal, slot: int, attempt: int, by: str, metrics: dict, t0: float,
+                      best: float, extra: Mapping | None = None) -> dict:
+        """Keep or discard a finished run by the keep rule against ``best`` (the best when it was
+        proposed), and log it."""
+        val = metrics["val_bpb"]
+        kept, why = keep(val, best, self.noise.sigma if self.noise else 0.0, self.k)
         rec = self._log_run({"proposer": p.proposer, "slot": slot, "attempt": attempt,
                              "status": "kept" if kept else "discarded", "config": p.config,
                              "changes": p.changes, "rationale": p.rationale, "name": p.name,
-                             "seed": self.seed, "signoff": decision.by, "edited_by_human": p.edited_by_human,
-                             "best_before": st["best"], "keep_rule": f"k={self.k:g}", "keep_reason": why,
-                             "llm": p.llm}, m, t0)
+                             "seed": self.seed, "signoff": by, "edited_by_human": p.edited_by_human,
+                             "best_before": best, "keep_rule": f"k={self.k:g}", "keep_reason": why,
+                             "llm": p.llm, **(extra or {})}, metrics, t0)
         model = rec.pop("_model", None)
         if kept and model is not None:
             self.models[p.proposer] = (p.config, model)

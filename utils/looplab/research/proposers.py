@@ -59,10 +59,18 @@ def clean_name(text: Any) -> str:
     return re.sub(r"[^A-Za-z0-9 _.\-]", "", str(text or ""))[:40].strip()
 
 
+PENDING = "pending"   # an in-flight proposal of a batch (never written to a ledger; see Proposer.propose_batch)
+
+
 def tried_configs(history: list[dict]) -> list[dict]:
-    """Configs already run (baseline, kept or discarded), in ledger order."""
+    """Configs already run (baseline, kept or discarded) or in flight in a batch, in ledger order."""
     return [r["config"] for r in history
-            if r.get("status") in ("baseline", "kept", "discarded", "failed") and r.get("config")]
+            if r.get("status") in ("baseline", "kept", "discarded", "failed", PENDING) and r.get("config")]
+
+
+def pending(proposals: list["Proposal"]) -> list[dict]:
+    """Stand-in history records for a batch's valid proposals, so later ones in the batch differ."""
+    return [{"status": PENDING, "proposer": p.proposer, "config": p.config} for p in proposals if p.valid]
 
 
 def declined_configs(history: list[dict]) -> list[dict]:
@@ -74,6 +82,13 @@ def untried_moves(space: SearchSpace, history: list[dict], incumbent: Mapping) -
     """One-step moves from ``incumbent`` that were neither run nor declined at sign-off."""
     skip = tried_configs(history) + declined_configs(history)
     return [m for m in space.moves(incumbent) if space.validate(m, incumbent) not in skip]
+
+
+def batch_size(n) -> int:
+    """``n`` if it is a valid batch size (a whole number >= 1), else a ValueError saying so."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"batch size n={n!r} must be a whole number >= 1")
+    return n
 
 
 def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, history: list[dict],
@@ -102,6 +117,20 @@ class Proposer:
     def propose(self, space: SearchSpace, history: list[dict], incumbent: Mapping, slot: int,
                 noise: NoiseFloor | None = None) -> Proposal:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def propose_batch(self, space: SearchSpace, history: list[dict], incumbent: Mapping, slot: int, n: int,
+                      noise: NoiseFloor | None = None) -> list[Proposal]:
+        """``n`` proposals for slots ``slot .. slot+n-1``, to run at once, all from ``incumbent``.
+
+        The default asks :meth:`propose` once per slot, showing it the batch's earlier valid
+        proposals as in-flight records (:data:`PENDING`), so no two proposals of a batch are the
+        same config. Random search is thus ``n`` draws; TPE and CMA-ES override this with their
+        own batch mechanisms.
+        """
+        out: list[Proposal] = []
+        for i in range(batch_size(n)):
+            out.append(self.propose(space, list(history) + pending(out), incumbent, slot + i, noise))
+        return out
 
 
 class RandomProposer(Proposer):
@@ -165,9 +194,20 @@ class TPEProposer(Proposer):
         return FloatDistribution(p.low, p.high, log=p.log)
 
     def propose(self, space, history, incumbent, slot, noise=None):
+        study, dists = self._study(space, history, slot)
+        return self._ask(study, dists, space, history, incumbent, 1)[0]
+
+    def propose_batch(self, space, history, incumbent, slot, n, noise=None):
+        """``n`` trials asked of one study with Optuna's constant liar (its mechanism for parallel
+        workers: each running trial counts as a bad result, so the next ask looks elsewhere)."""
+        batch_size(n)
+        study, dists = self._study(space, history, slot, constant_liar=True)
+        return self._ask(study, dists, space, history, incumbent, n)
+
+    def _study(self, space, history, slot, constant_liar=False):
         import optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=self.seed * 1_000_003 + slot,
+        sampler = optuna.samplers.TPESampler(seed=self.seed * 1_000_003 + slot, constant_liar=constant_liar,
                                              n_startup_trials=self.n_startup_trials)
         study = optuna.create_study(direction="minimize", sampler=sampler)
         dists = {p.name: self._distribution(p) for p in space.params}
@@ -175,16 +215,24 @@ class TPEProposer(Proposer):
             if r.get("status") in ("baseline", "kept", "discarded") and r.get("val_bpb") is not None:
                 study.add_trial(optuna.trial.create_trial(
                     params={k: r["config"][k] for k in dists}, distributions=dists, value=r["val_bpb"]))
-        p = None
-        for _ in range(20):
-            trial = study.ask(dists)
-            cfg = {k: _round3(v, space[k]) for k, v in trial.params.items()}
-            p = check(space, self.name, space.diff(cfg, incumbent), incumbent, history,
-                      f"TPE suggestion after {len(study.trials) - 1} finished trials")
-            if p.valid:
-                return p
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return p
+        return study, dists
+
+    def _ask(self, study, dists, space, history, incumbent, n):
+        import optuna
+        out, hist, finished = [], list(history), len(study.trials)
+        for _ in range(n):
+            p = None
+            for _ in range(20):
+                trial = study.ask(dists)
+                cfg = {k: _round3(v, space[k]) for k, v in trial.params.items()}
+                p = check(space, self.name, space.diff(cfg, incumbent), incumbent, hist,
+                          f"TPE suggestion after {finished} finished trials")
+                if p.valid:
+                    break                     # the trial stays RUNNING: the liar counts it
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            out.append(p)
+            hist += pending([p])
+        return out
 
 
 def _round3(value, param):
@@ -288,6 +336,20 @@ class LLMProposer(Proposer):
 
     def propose(self, space, history, incumbent, slot, noise=None):
         return self.answer(self.request(space, history, incumbent, noise), space, history, incumbent)
+
+    def propose_batch(self, space, history, incumbent, slot, n, noise=None):
+        """``n`` distinct proposals by ``n`` requests: each shows the batch's earlier proposals as
+        already running, and a constrained backend is offered only moves not yet in flight. (One
+        request for ``n`` proposals would need every backend to return a list; this works with all.)"""
+        out: list[Proposal] = []
+        for _ in range(batch_size(n)):
+            hist = list(history) + pending(out)
+            req = self.request(space, hist, incumbent, noise)
+            flying = [p.changes for p in out if p.valid]
+            if flying:
+                req.user += "\nAlready running in this batch (propose a different one): " + json.dumps(flying)
+            out.append(self.answer(req, space, hist, incumbent))
+        return out
 
     def answer(self, req: LLMRequest, space, history, incumbent, tag: str = "", name: str | None = None) -> Proposal:
         """Send ``req`` to the backend and turn the reply into a checked :class:`Proposal`.
