@@ -107,13 +107,21 @@ pg-deps:
 	    else echo "pg-deps: apt-get did not install postgresql (no package index reachable?); its tests will skip"; fi; \
 	fi
 
+# The PostgreSQL cluster of tests/test_research_store.py is started here, before the netless
+# namespace (inside it, root cannot run PostgreSQL as the 'postgres' user), on a unix socket that
+# the tests reach from inside; it is stopped afterwards whatever the result.
+PGTEST    := $(CURDIR)/build/pg-test
+PGCTL     := $(PY) tests/test_research_store.py
+
 test: $(STAMP) browser-deps pg-deps
+	@$(PGCTL) stop $(PGTEST); $(PGCTL) start $(PGTEST) || true
 ifeq ($(NETLESS),yes)
 	@echo "== tests run with no network: a fresh network namespace with loopback only =="
-	unshare -rn sh -c 'ip link set lo up && exec $(MAKE) --no-print-directory unit nbtest'
+	LOOPLAB_TEST_PG=$(PGTEST) unshare -rn sh -c 'ip link set lo up && exec $(MAKE) --no-print-directory unit nbtest'; \
+	    rc=$$?; $(PGCTL) stop $(PGTEST); exit $$rc
 else
 	@echo "== note: no network namespace available here (unshare -rn); tests run with the network as it is =="
-	$(MAKE) --no-print-directory unit nbtest
+	LOOPLAB_TEST_PG=$(PGTEST) $(MAKE) --no-print-directory unit nbtest; rc=$$?; $(PGCTL) stop $(PGTEST); exit $$rc
 endif
 
 course: $(STAMP)

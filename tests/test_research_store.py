@@ -143,65 +143,102 @@ def _pg_bin(name: str) -> str | None:
     return found if isinstance(found, str) else (found[-1] if found else None)
 
 
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL is not installed here (no initdb/pg_ctl; `make pg-deps` installs Debian's postgresql as root)")
-    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
-    as_user = []
-    root = tmp_path_factory.mktemp("pg")
-    if os.geteuid() == 0:               # initdb refuses root: run the cluster as the postgres user
-        try:
-            pw = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the cluster as")
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser to start PostgreSQL as 'postgres'")
+PG_PASSWORD = "pg-Secret-looplab-7731"   # a throwaway cluster's, on a unix socket only
+PG_PORT = 54329
+PG_ENV = "LOOPLAB_TEST_PG"   # a directory where `make test` started a cluster before the netless namespace
+
+
+class NoPostgres(Exception):
+    """Why a throwaway PostgreSQL cluster cannot be started here."""
+
+
+def _as_postgres(root: Path) -> list[str]:
+    """The command prefix to run PostgreSQL's tools (initdb refuses root: as root, run them as 'postgres')."""
+    if os.geteuid() != 0:
+        return []
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError:
+        raise NoPostgres("running as root and there is no 'postgres' user to run the cluster as") from None
+    if not shutil.which("runuser"):
+        raise NoPostgres("running as root without runuser to start PostgreSQL as 'postgres'")
+    try:
         os.chmod(root, 0o777)
         for parent in list(root.parents)[:3]:
             os.chmod(parent, os.stat(parent).st_mode | 0o711)
-        as_user = ["runuser", "-u", "postgres", "--"]
-        owner = (pw.pw_uid, pw.pw_gid)
-    else:
-        owner = None
-    password = "pg-Secret-looplab-7731"
-    pwfile = root / "pw"
-    pwfile.write_text(password + "\n")
-    if owner:
-        os.chown(pwfile, *owner)
-    data, sock, port = root / "data", root / "sock", 54329
-    sock.mkdir()
-    if owner:
-        os.chown(sock, *owner)
-    r = subprocess.run(as_user + [initdb, "-D", str(data), "-U", "looplab", "--auth=scram-sha-256",
-                                  f"--pwfile={pwfile}", "--no-sync"], capture_output=True, text=True)
+        for sub in ("sock", "pw"):
+            os.chown(root / sub, pw.pw_uid, pw.pw_gid)
+    except OSError as e:   # e.g. root inside a user namespace (make test's netless run), where 'postgres' is unmapped
+        raise NoPostgres(f"cannot hand the cluster's files to the 'postgres' user here ({e.strerror}: "
+                         "a user namespace?); `make test` starts the cluster before entering it") from None
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def pg_start(root: Path) -> str:
+    """Start a throwaway cluster in ``root`` (initdb + pg_ctl, a unix socket only); return its URL."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        raise NoPostgres("PostgreSQL is not installed here (no initdb/pg_ctl; `make pg-deps` installs Debian's "
+                         "postgresql as root)")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "sock").mkdir(exist_ok=True)
+    (root / "pw").write_text(PG_PASSWORD + "\n")
+    as_user = _as_postgres(root)
+    r = subprocess.run(as_user + [initdb, "-D", str(root / "data"), "-U", "looplab", "--auth=scram-sha-256",
+                                  f"--pwfile={root / 'pw'}", "--no-sync"], capture_output=True, text=True)
     if r.returncode:
-        pytest.skip(f"initdb failed here: {r.stderr.strip()[-300:]}")
-    r = subprocess.run(as_user + [pg_ctl, "-D", str(data), "-w", "-t", "60", "-l", str(root / "log"),
-                                  "-o", f"-k {sock} -c listen_addresses='' -p {port}", "start"],
+        raise NoPostgres(f"initdb failed here: {r.stderr.strip()[-300:]}")
+    r = subprocess.run(as_user + [pg_ctl, "-D", str(root / "data"), "-w", "-t", "60", "-l", str(root / "log"),
+                                  "-o", f"-k {root / 'sock'} -c listen_addresses='' -p {PG_PORT}", "start"],
                        capture_output=True, text=True)
     if r.returncode:
-        pytest.skip(f"pg_ctl could not start a cluster here: {(r.stderr or r.stdout).strip()[-300:]}")
+        raise NoPostgres(f"pg_ctl could not start a cluster here: {(r.stderr or r.stdout).strip()[-300:]}")
+    url = f"postgresql://looplab:{PG_PASSWORD}@/postgres?host={root / 'sock'}&port={PG_PORT}"
+    (root / "url").write_text(url)
+    return url
+
+
+def pg_stop(root: Path) -> None:
+    if (root / "data").exists():
+        subprocess.run(_as_postgres(root) + [_pg_bin("pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    pytest.importorskip("psycopg", reason="the psycopg driver is not installed (pip install 'psycopg[binary]')")
+    ready = os.environ.get(PG_ENV)
+    if ready and (Path(ready) / "url").exists():     # started outside the netless namespace by `make test`
+        yield {"url": (Path(ready) / "url").read_text(), "password": PG_PASSWORD}
+        return
+    root = tmp_path_factory.mktemp("pg")
     try:
-        yield {"url": f"postgresql://looplab:{password}@/postgres?host={sock}&port={port}", "password": password}
+        url = pg_start(root)
+    except NoPostgres as e:
+        reason = str(e)
+        if ready:
+            reason += f" (and {PG_ENV}={ready} holds no running cluster)"
+        pytest.skip(reason)
+    try:
+        yield {"url": url, "password": PG_PASSWORD}
     finally:
-        subprocess.run(as_user + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        pg_stop(root)
 
 
 def test_postgresql_round_trip_and_the_password_never_shows(postgres, tmp_path, capsys):
-    url, password = postgres["url"], postgres["password"]
-    s = ClassStore(url, learner="ada", loop="lesson03")
+    url, password, run = postgres["url"], postgres["password"], f"r{os.getpid()}-{time.time_ns() % 10**9}"
+    s = ClassStore(url, learner="ada", loop=run)     # a fresh loop name: the cluster may be shared
     assert s.backend == "postgresql"
     for i in range(1, 4):
         s.append({"exp": i, "status": "discarded", "val_bpb": 3.0 + i, "note": f"pw is {password}"})
     with pytest.raises(DuplicateRecord):
         s.append({"exp": 2})
-    t = ClassStore(url, learner="grace", loop="lesson03")
+    t = ClassStore(url, learner="grace", loop=run)
     t.append({"exp": 1, "status": "baseline"})
     assert [r["exp"] for r in s.records()] == [1, 2, 3]
-    assert [r["learner"] for r in t.class_records()] == ["ada"] * 3 + ["grace"]
-    assert all(password not in json.dumps(r) for r in t.class_records())   # scrubbed before writing
+    assert [r["learner"] for r in t.class_records(loop=run)] == ["ada"] * 3 + ["grace"]
+    assert all(password not in json.dumps(r) for r in t.class_records(loop=run))   # scrubbed before writing
     assert password not in repr(s) and password not in s.url and "***" in s.url
     with pytest.raises(StoreError) as err:
         ClassStore(url.replace(password, "wrong-pw-Zq81x"), learner="ada")
@@ -211,15 +248,27 @@ def test_postgresql_round_trip_and_the_password_never_shows(postgres, tmp_path, 
 
 
 def test_postgresql_several_processes_at_once(postgres, tmp_path):
-    url = postgres["url"]
+    url, tag = postgres["url"], f"{os.getpid()}-{time.time_ns() % 10**9}"
     ClassStore(url, learner="setup")
-    procs = [_writer(tmp_path, url, f"pw{i}", 0, 60) for i in range(3)]
+    procs = [_writer(tmp_path, url, f"pw{i}-{tag}", 0, 60) for i in range(3)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 3
-    recs = ClassStore(url, learner="setup").class_records()
     for i in range(3):
-        assert sorted(r["exp"] for r in recs if r["learner"] == f"pw{i}") == list(range(60))
+        recs = ClassStore(url, learner="setup").class_records(learner=f"pw{i}-{tag}")
+        assert sorted(r["exp"] for r in recs) == list(range(60))
 
 
 def test_mask_url_hides_passwords():
     assert mask_url("postgresql://u:s3cr3t-pass@db.example/x") == "postgresql://u:***@db.example/x"
     assert "s3cr3t" not in mask_url("not a url //u:s3cr3t@x")
+
+
+if __name__ == "__main__":   # `make test`: start / stop a cluster outside the network namespace
+    cmd, where = sys.argv[1], Path(sys.argv[2]).resolve()
+    if cmd == "start":
+        try:
+            pg_start(where)
+            print(f"test PostgreSQL cluster started in {where}")
+        except NoPostgres as e:
+            print(f"no test PostgreSQL cluster: {e}; the PostgreSQL store tests will try inside, or skip")
+    else:
+        pg_stop(where)
