@@ -19,7 +19,8 @@ STAMP     := $(VENV)/.looplab-installed
 TORCH_SPEC ?= torch==2.13.0
 SCALE     ?= workshop
 PORT      ?= 8888
-NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb))
+# instructors/class_regrade.ipynb: the class re-grade on three simulated learners (about 15 s at smoke)
+NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb)) instructors/class_regrade.ipynb
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 .PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps

@@ -1,0 +1,131 @@
+"""The class as one experiment: fill a class store with simulated learners, re-grade every
+learner's kept claims together, and plot claimed against measured gain for the whole room.
+
+One loop's kept "improvements" are few, and each was chosen because it looked best on one seed;
+thirty loops' claims, pooled and re-graded with seeds no loop used on the sealed test split, show
+the winner's curse at the scale of a class. The re-grade itself is lesson 05's
+(:func:`looplab.research.regrade.regrade` and :func:`~looplab.research.regrade.pick_claims`),
+applied to each learner's records in a :class:`~looplab.research.store.ClassStore`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable, Mapping, Sequence
+
+from .regrade import pick_claims, regrade
+from .store import ClassStore
+
+DEFAULT_LEARNERS = ("ada", "grace", "alan")
+
+
+def class_runner(scale: str = "smoke", steps: int | None = None):
+    """The runner a simulated class trains with (and the re-grade must use: the same budget)."""
+    from ..config import get_scale
+    from .runner import Runner
+    sc = get_scale(scale)
+    return Runner(sc, kind="steps", steps=steps if steps is not None else max(2, sc.experiment_steps // 5),
+                  eval_batches=1 if sc.name == "smoke" else None)
+
+
+def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experiments: int = 3,
+                   replicates: int = 2, k: float = 0.0, runner=None, verbose: bool = False) -> ClassStore:
+    """Each learner runs a tiny real lesson-03 loop into the class store at ``target``.
+
+    Learners take turns among random search, TPE and the naive hill-climber, each with its own
+    seed; ``k = 0`` is the naive keep rule (any gain is kept), which gives the re-grade claims to
+    test. A learner already in the store resumes (the loop reads its records back).
+    """
+    from .loop import ResearchLoop
+    from .proposers import HillClimbProposer, RandomProposer, TPEProposer
+    from .signoff import AutoApprove
+    from .spec import default_space
+    from ..train import TrainConfig
+    if not learners:
+        raise ValueError("learners=() : a class needs at least one learner's name")
+    if isinstance(experiments, bool) or not isinstance(experiments, int) or experiments < 1:
+        raise ValueError(f"experiments={experiments!r} must be a whole number >= 1")
+    runner = runner or class_runner()
+    space = default_space(TrainConfig.from_scale(runner.scale).to_dict())
+    kinds = (RandomProposer, TPEProposer, HillClimbProposer)
+    store = None
+    for i, name in enumerate(learners):
+        store = ClassStore(target, learner=name, loop="lesson03")
+        loop = ResearchLoop(space, runner, store, k=k, seed=100 * i, signoff=AutoApprove(announce=False),
+                            verbose=verbose, budget=runner.describe())
+        loop.baseline(replicates, progress=False)
+        loop.run(kinds[i % len(kinds)](seed=i), experiments, progress=False)
+    return store
+
+
+def _memo(test_fn: Callable[[Mapping, int], float]) -> Callable[[Mapping, int], float]:
+    """``test_fn`` computed once per (config, seed): training is deterministic given both, and every
+    learner starts from the same baseline config, so the baseline is re-graded once for the class."""
+    seen: dict = {}
+
+    def fn(config, seed):
+        key = (json.dumps(dict(config), sort_keys=True, default=str), int(seed))
+        if key not in seen:
+            seen[key] = float(test_fn(config, seed))
+        return seen[key]
+    fn.calls = seen
+    return fn
+
+
+def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], base_config: Mapping,
+                  n_seeds: int = 2, max_claims: int = 2, progress: bool = False):
+    """Every learner's best kept claims (at most ``max_claims`` each), re-graded with fresh seeds.
+
+    ``test_fn(config, seed) -> test_bpb`` on the sealed test split (e.g. ``Runner.test``). Fresh
+    seeds are chosen above every seed any loop in the store used. Returns lesson 05's table with
+    ``learner`` and ``loop`` columns; ``df.attrs["no_claims"]`` lists the loops that kept nothing.
+    """
+    import pandas as pd
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 2:
+        raise ValueError(f"n_seeds={n_seeds!r} must be a whole number >= 2 (a spread needs two seeds)")
+    everything = store.class_records()
+    used = [r["seed"] for r in everything if isinstance(r.get("seed"), int)]
+    used += [r["config"]["seed"] for r in everything if isinstance((r.get("config") or {}).get("seed"), int)]
+    start = 10_000 * (1 + max(used, default=0) // 10_000)
+    seeds = list(range(start, start + n_seeds))
+    loops = sorted({(r["learner"], r.get("loop", "main")) for r in everything})
+    fn, tables, empty = _memo(test_fn), [], []
+    for learner, loop in loops:
+        recs = [r for r in everything if r["learner"] == learner and r.get("loop", "main") == loop]
+        claims = [r for r in pick_claims(recs, max_claims) if r.get("status") == "kept"]
+        if not claims or not any(r.get("status") == "baseline" for r in recs):
+            empty.append(f"{learner}/{loop}")
+            continue
+        df = regrade(recs, fn, base_config, seeds, progress=progress, claims=claims)
+        df.insert(0, "loop", loop)
+        df.insert(0, "learner", learner)
+        tables.append(df)
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=["learner", "loop", "exp", "claimed_gain", "measured_gain", "gain_se", "holds"])
+    out.attrs.update(fresh_seeds=seeds, no_claims=empty, test_runs=len(fn.calls))
+    return out
+
+
+def share_that_holds(df) -> float:
+    """The share of the class's re-graded claims whose measured gain exceeds 2 standard errors."""
+    if not len(df):
+        raise ValueError("no claims were re-graded: the share that holds is undefined")
+    return float(df["holds"].mean())
+
+
+def plot_class(df, ax=None):
+    """Claimed (x) vs measured (y) gain per claim, 2-standard-error bars, one colour per learner."""
+    import matplotlib.pyplot as plt
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    for learner, g in df.groupby("learner"):
+        ax.errorbar(g["claimed_gain"], g["measured_gain"], yerr=2 * g["gain_se"], fmt="o", capsize=3,
+                    label=learner)
+    lo = min(0.0, float(df[["claimed_gain", "measured_gain"]].min().min()))
+    hi = max(0.0, float(df[["claimed_gain", "measured_gain"]].max().max()))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="measured = claimed")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("claimed gain (bits/byte, the loop's own validation, one seed)")
+    ax.set_ylabel("measured gain (sealed test, fresh seeds)")
+    ax.set_title(f"The class's claims: {share_that_holds(df):.0%} of {len(df)} hold beyond 2 SE")
+    ax.legend(fontsize=8)
+    return ax
