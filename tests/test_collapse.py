@@ -306,3 +306,36 @@ def test_share_gen0_model_across_sampling_settings(splits):
     assert trunc.metrics[0]["val_bpb"] == own.metrics[0]["val_bpb"] == full.metrics[0]["val_bpb"]
     assert [d.text for d in trunc.docs[0]] == [d.text for d in own.docs[0]] != [d.text for d in full.docs[0]]
     assert trunc.metrics[1]["val_bpb"] == own.metrics[1]["val_bpb"]
+
+
+def test_one_writer_for_several_seeds_real_mode_and_last_docs(tmp_path, splits):
+    # generation 0 trains gen0_steps with the writer's seed; a chain of another seed reuses that
+    # model (no retraining) but samples its own batch
+    w = C.run_chain(_tiny(generations=1, gen0_steps=9, gen0_seed=0, seed=0), data=splits, progress=False)
+    assert w.metrics[0]["steps"] == 9
+    other = C.run_chain(_tiny(gen0_steps=9, gen0_seed=0, seed=1, last_docs=3), data=splits, progress=False,
+                        share_gen0=w)
+    assert other.gen0_model is w.gen0_model and other.metrics[0]["val_bpb"] == w.metrics[0]["val_bpb"]
+    assert [d.text for d in other.docs[0]] != [d.text for d in w.docs[0]]       # its own sample
+    assert other.metrics[1]["steps"] == 6 and len(other.docs[1]) == 3           # later steps; last_docs
+    assert len(other.docs[0]) == 8                                              # generation 0 samples docs
+    # retraining generation 0 with the writer seed gives the same model as sharing it
+    alone = C.run_chain(_tiny(gen0_steps=9, gen0_seed=0, seed=1, last_docs=3), data=splits, progress=False)
+    assert alone.metrics[0]["val_bpb"] == w.metrics[0]["val_bpb"]
+    assert [d.text for d in alone.docs[0]] == [d.text for d in other.docs[0]]
+    # a different writer seed cannot be shared
+    with pytest.raises(ValueError, match="share_gen0"):
+        C.run_chain(_tiny(gen0_steps=9, gen0_seed=2, seed=1), data=splits, progress=False, share_gen0=w)
+    # mode "real": the next model trains on as many fresh real documents as the others keep
+    real = C.run_chain(_tiny(mode="real", gen0_steps=9, gen0_seed=0, seed=1), data=splits, progress=False,
+                       share_gen0=w, select=lambda docs, k: docs[:3])
+    assert set(real.metrics[1]["train_provenance"]) == {"real"}
+    assert real.metrics[1]["train_provenance"]["real"] == 3 * real.config.doc_bytes
+    # a chain whose last generation sampled last_docs cannot be silently extended
+    C.run_chain(_tiny(gen0_steps=9, gen0_seed=0, seed=1, last_docs=3), tmp_path / "c", data=splits,
+                progress=False, share_gen0=w)
+    with pytest.raises(ValueError, match="last of a shorter chain"):
+        C.run_chain(_tiny(gen0_steps=9, gen0_seed=0, seed=1, last_docs=3, generations=3), tmp_path / "c",
+                    data=splits, progress=False, share_gen0=w)
+    with pytest.raises(ValueError, match="gen0_steps=0"):
+        _tiny(gen0_steps=0)

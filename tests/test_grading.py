@@ -279,6 +279,10 @@ def test_lesson_chain_uses_the_grading_sizes():
             sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3,
             sc.grading_real_docs, sc.grading_batch_size)
         assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.grading_doc_bytes)
+        # one writer (seed 0) for every seed, trained longer; the last generation samples a quarter
+        assert (c.gen0_steps, c.gen0_seed, c.writer_seed, c.last_docs) == (
+            sc.grading_gen0_steps, 0, 0, sc.grading_docs // 4)
+        assert sc.grading_gen0_steps > sc.grading_steps
         assert 0 < sc.grading_keep <= 1 and 0 < sc.grading_grader_frac < 1
     assert SCALES["workshop"].grading_seeds >= 5          # the exact paired test needs 5 pairs for p < 0.05
 
@@ -312,6 +316,11 @@ def test_recovered_share_of_the_damage():
     assert r["share"] == pytest.approx(0.5) and r["damage"] == pytest.approx(1.0)
     assert r["lo"] <= 0.5 <= r["hi"] and 0.35 < r["lo"] and r["hi"] < 0.65
     assert gr.recovered_share(t, "none")["share"] == pytest.approx(0.0)
+    # against another strategy as "no damage" (lesson 05: the real-data cell), seed by seed
+    t2 = _table({"replace": [(2.0, 3.0)] * 3, "real": [(2.0, 2.2), (2.0, 2.2), (2.0, 2.2)],
+                 "half": [(2.0, 2.6), (2.0, 2.6), (2.0, 2.6)]})
+    r2 = gr.recovered_share(t2, "half", target="real")
+    assert r2["share"] == pytest.approx(0.5) and r2["damage"] == pytest.approx(0.8)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -385,7 +385,7 @@ class ChainStore:
 # 4. The language-model chain
 # ============================================================================================
 
-CHAIN_MODES = ("replace", "accumulate", "mix")
+CHAIN_MODES = ("replace", "accumulate", "mix", "real")
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 Select = Callable[[list[Doc], int], list[Doc]]
@@ -398,10 +398,17 @@ class ChainConfig:
 
     ``mode``: ``"replace"`` (generation k+1 trains only on generation k's samples),
     ``"accumulate"`` (real text + every generation's samples so far) or ``"mix"`` (generation k's
-    samples plus real text, ``real_frac`` of the bytes real). Generation 0 always trains on
+    samples plus real text, ``real_frac`` of the bytes real) or ``"real"`` (the no-synthetic control:
+    generation k+1 trains on as many fresh REAL documents as generation k kept). Generation 0 always trains on
     ``real_docs`` real documents of ``doc_bytes`` bytes each (``None``: as many as one generation
     samples, so every generation trains on the same amount of text, as in Shumailov et al. 2024;
-    ``0``: the whole real training split).
+    ``0``: the whole real training split), for ``gen0_steps`` steps (``None``: ``steps``; more
+    makes a stronger generation 0, a writer whose samples are worth selecting among).
+    ``gen0_seed``: the seed generation 0 trains with (its real documents, initialisation and
+    batch order; ``None``: ``seed``). Chains of different seeds with the same ``gen0_seed`` share
+    one generation-0 model and differ in what it samples and in everything after it.
+    ``last_docs``: documents the last generation samples when it is not generation 0 (``None``:
+    ``docs``); nothing trains on them, they only measure its text, so fewer are enough.
     """
 
     mode: str = "replace"
@@ -411,6 +418,9 @@ class ChainConfig:
     doc_bytes: int = 256               # bytes per document
     real_frac: float = 0.5             # mix mode: share of real bytes in each later training set
     real_docs: int | None = None
+    gen0_steps: int | None = None      # generation 0's training steps (None: steps)
+    gen0_seed: int | None = None       # generation 0's training seed (None: seed)
+    last_docs: int | None = None       # documents sampled by the last generation (None: docs)
     temperature: float = 1.0
     top_p: float | None = None
     top_k: int | None = None
@@ -432,6 +442,9 @@ class ChainConfig:
             _check_int(name, getattr(self, name), lo)
         if self.real_docs is not None:
             _check_int("real_docs", self.real_docs, 0)
+        for name in ("gen0_steps", "gen0_seed", "last_docs"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
         if not (0.0 < self.real_frac < 1.0):
             raise ValueError(f"real_frac={self.real_frac!r} must lie strictly between 0 and 1")
         if not (self.temperature > 0):
@@ -451,10 +464,18 @@ class ChainConfig:
         kw.update(overrides)
         return cls(**kw)
 
+    @property
+    def writer_seed(self) -> int:
+        """The seed generation 0 trains with (``gen0_seed``, else ``seed``)."""
+        return self.seed if self.gen0_seed is None else self.gen0_seed
+
     def fingerprint(self) -> dict:
         """The config as stored with the chain; ``generations`` is left out so a chain can be extended."""
         d = asdict(self)
         d.pop("generations")
+        for key in ("gen0_steps", "gen0_seed", "last_docs"):
+            if d[key] is None:           # chains stored before these fields existed resume unchanged
+                d.pop(key)
         return d
 
     @property
@@ -589,8 +610,10 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     band = tm.rare_band(train_text, tail_frac=c.tail_frac)
     n_real = c.docs if c.real_docs is None else c.real_docs
     real_train = ([Doc(train_text, "real", -1, f"real:{c.corpus}", 0)] if n_real == 0 else
-                  real_docs(train_text, n_real, c.doc_bytes, seed=c.seed, source=c.corpus))
-    reference = tm.text_report([d.text for d in real_docs(decode_tokens(val_tokens), c.docs, c.doc_bytes,
+                  real_docs(train_text, n_real, c.doc_bytes, seed=c.writer_seed, source=c.corpus))
+    # real held-out text of the size of the last generation's sample (text metrics depend on size)
+    n_ref = c.last_docs if c.last_docs is not None and c.generations > 1 else c.docs
+    reference = tm.text_report([d.text for d in real_docs(decode_tokens(val_tokens), n_ref, c.doc_bytes,
                                                           seed=10_000 + c.seed)], band)
     fp = c.fingerprint()
     fp["select"] = None if select is None else getattr(select, "__qualname__", repr(select))
@@ -600,12 +623,15 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     share_docs = share_model = False
     if share_gen0 is not None:
         a, b = share_gen0.config.fingerprint(), c.fingerprint()
-        for key in ("mode", "real_frac") + SAMPLING_FIELDS:
-            a.pop(key), b.pop(key)
+        for key in ("mode", "real_frac", "last_docs") + SAMPLING_FIELDS:
+            a.pop(key, None), b.pop(key, None)
+        if share_gen0.config.writer_seed == c.writer_seed:     # one writer for several seeds
+            a.pop("seed"), b.pop("seed")
         if a != b:
             diff = sorted(k for k in a if a[k] != b.get(k))
             raise ValueError(f"share_gen0: that chain's generation 0 differs from this one's (in: {', '.join(diff)})")
-        share_docs = all(getattr(share_gen0.config, f) == getattr(c, f) for f in SAMPLING_FIELDS)
+        share_docs = (share_gen0.config.seed == c.seed
+                      and all(getattr(share_gen0.config, f) == getattr(c, f) for f in SAMPLING_FIELDS))
         share_model = not share_docs and share_gen0.gen0_model is not None
 
     metrics: list[dict] = []
@@ -616,6 +642,9 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     for k in bar:
         if store is not None and store.done(k):                      # resume: load, don't recompute
             m, docs = store.load_metrics(k), store.load_docs(k)
+            if k < c.generations - 1 and len(docs) < c.docs:
+                raise ValueError(f"{out_dir}: generation {k} was the last of a shorter chain and sampled only "
+                                 f"{len(docs)} documents (last_docs); extend it with fresh=True")
             metrics.append(m), all_docs.append(docs), selected.append(m["selected_idx"])
             continue
         if k == 0 and share_docs:                                    # same model, same samples
@@ -646,7 +675,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
         # --- 3. sample the next generation's data, with provenance ----------------------------
         model_id = f"{c.name}/gen{k}@{weights_hash(model)}"
         sseed = c.seed * 1000 + 500 + k
-        texts = sample_text(model, c.docs, c.doc_bytes, prompt=b"\n", temperature=c.temperature,
+        n_docs = c.last_docs if 0 < k == c.generations - 1 and c.last_docs is not None else c.docs
+        texts = sample_text(model, n_docs, c.doc_bytes, prompt=b"\n", temperature=c.temperature,
                             top_k=c.top_k, top_p=c.top_p, seed=sseed)
         docs = [Doc(t, "synthetic", k, model_id, i, seed=sseed, temperature=c.temperature,
                     top_p=c.top_p, top_k=c.top_k) for i, t in enumerate(texts)]
@@ -678,16 +708,19 @@ def _train_generation(c: ChainConfig, k: int, real_train: list[Doc], train_text:
         train_docs = prev
     elif c.mode == "accumulate":
         train_docs = real_train + [all_docs[j][i] for j in range(k) for i in selected[j]]
+    elif c.mode == "real":          # as many fresh real documents as the synthetic chains keep
+        train_docs = real_docs(train_text, len(prev), c.doc_bytes, seed=c.seed * 1000 + k, source=c.corpus)
     else:  # mix
         n_mix = max(1, round(len(prev) * c.real_frac / (1 - c.real_frac)))
         train_docs = real_docs(train_text, n_mix, c.doc_bytes, seed=c.seed * 1000 + k,
                                source=c.corpus) + prev
-    tokens = docs_to_tokens(train_docs, seed=c.seed * 1000 + k)
+    tokens = docs_to_tokens(train_docs, seed=(c.writer_seed if k == 0 else c.seed) * 1000 + k)
     if len(tokens) < c.block_size + 2:
         raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
                          f"{len(prev)} docs); need more than block_size={c.block_size}")
     # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
-    res = train(chain_train_config(c, seed=c.seed * 1000 + k), Budget(steps=c.steps),
+    steps = c.gen0_steps if k == 0 and c.gen0_steps is not None else c.steps
+    res = train(chain_train_config(c, seed=(c.writer_seed if k == 0 else c.seed) * 1000 + k), Budget(steps=steps),
                 train_tokens=tokens, val_tokens=val_tokens, progress=False, device=device,
                 measure_peak=False)
     model = res.model.eval()

@@ -63,7 +63,8 @@ class Scale:
     # -- lesson 05: graded chains (6 design cells x grading_seeds chains must fit the lesson's budget) --
     grading_generations: int  # generations of every strategy's chain
     grading_layers: int       # transformer blocks of the chains' models (width, heads: as above)
-    grading_steps: int        # training steps per generation
+    grading_steps: int        # training steps per generation after generation 0
+    grading_gen0_steps: int   # generation 0's steps (the writer: trained longer, so its samples vary in quality)
     grading_docs: int         # documents sampled per generation (a share `keep` is trained on)
     grading_seeds: int        # chains per strategy (seed spread; >= 5 for the exact paired test)
     grading_real_docs: int    # real documents generation 0 trains on (the generator's knowledge)
@@ -85,7 +86,7 @@ SCALES = {
         proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2,
         generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
-        grading_generations=2, grading_layers=2, grading_steps=20, grading_docs=32, grading_seeds=2,
+        grading_generations=2, grading_layers=2, grading_steps=20, grading_gen0_steps=40, grading_docs=32, grading_seeds=2,
         grading_real_docs=32, grading_batch_size=8, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=64,
     ),
@@ -102,7 +103,7 @@ SCALES = {
         proposer_loops=3, null_experiments=10, screen_configs=6, screen_factor=4,
         generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        grading_generations=2, grading_layers=1, grading_steps=320, grading_docs=512, grading_seeds=5,
+        grading_generations=2, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=5,
         grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=128,
     ),
@@ -121,7 +122,7 @@ SCALES = {
         proposer_loops=4, null_experiments=20, screen_configs=8, screen_factor=4,
         generations=5, generation_steps=600, synthetic_docs=2048, doc_bytes=256, chain_seeds=3,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
-        grading_generations=3, grading_layers=2, grading_steps=600, grading_docs=1024, grading_seeds=5,
+        grading_generations=3, grading_layers=2, grading_steps=600, grading_gen0_steps=2000, grading_docs=1024, grading_seeds=5,
         grading_real_docs=2048, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=256,
     ),

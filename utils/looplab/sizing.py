@@ -158,13 +158,17 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     w.add_training(cfg04, s.generation_steps, runs=6)            # 5 synthetic fractions + a seed-noise run
     out["04"] = w
 
-    w = Work()  # 05: six strategies x seeds (generation 0 shared per seed), then the re-grading of lesson 03
+    w = Work()  # 05: six strategies x seeds (one writer), then the re-grading of lesson 03
     from .strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
-    gens = s.grading_seeds * (1 + LESSON05_STRATEGIES * (s.grading_generations - 1))
-    w.add_training(cfg05, s.grading_steps, runs=gens)
-    w.add_sampling(cfg05, s.grading_docs, s.grading_doc_bytes, runs=gens)
+    later = s.grading_seeds * LESSON05_STRATEGIES * (s.grading_generations - 1)
+    w.add_training(cfg05, s.grading_gen0_steps, runs=1)        # generation 0: one writer for every seed
+    w.add_training(cfg05, s.grading_steps, runs=later)
+    # every seed samples its batch from the writer; later generations sample docs, the last a quarter
+    last = s.grading_seeds * LESSON05_STRATEGIES
+    w.add_sampling(cfg05, s.grading_docs, s.grading_doc_bytes, runs=s.grading_seeds + later - last)
+    w.add_sampling(cfg05, cg.last_docs, s.grading_doc_bytes, runs=last)
     _experiment(s, w, 8)                   # at most 2 fresh seeds x (baseline + 3 claims)
     out["05"] = w
     return out

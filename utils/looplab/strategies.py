@@ -140,9 +140,14 @@ class Strategy:
 
 def lesson_chain(scale, **overrides):
     """Lesson 05's chain config for a :class:`looplab.config.Scale`: lesson 04's chain with the
-    ``grading_*`` sizes (generations, depth, steps, batch, real and sampled documents and their length); ``overrides`` win."""
+    ``grading_*`` sizes (generations, depth, steps and generation 0's steps, batch, real and sampled
+    documents and their length). Every seed shares one writer (generation 0 trains with seed 0:
+    training it is most of the lesson's compute) and differs in what it samples and everything
+    after; the last generation samples a quarter of ``docs`` (only its text is measured).
+    ``overrides`` win."""
     from .collapse import ChainConfig
     kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
+              gen0_steps=scale.grading_gen0_steps, gen0_seed=0, last_docs=max(1, scale.grading_docs // 4),
               docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size,
               doc_bytes=scale.grading_doc_bytes)
     kw.update(overrides)
@@ -172,6 +177,14 @@ def _grader_for(spec, chain, seed: int) -> Grader:
     if not isinstance(g, Grader):
         raise TypeError(f"grader factory returned {type(g).__name__}, not a Grader")
     return g
+
+
+def _writer_of(shared: Mapping, cfg):
+    """A chain already run whose generation-0 model ``cfg`` may reuse (same writer seed), or None."""
+    for ch in shared.values():
+        if ch.gen0_model is not None and cfg.gen0_seed is not None and ch.config.writer_seed == cfg.writer_seed:
+            return ch
+    return None
 
 
 def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], splits, *,
@@ -223,7 +236,7 @@ def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], s
                 if (key, seed) not in built:
                     if seed not in shared:      # a factory needs this seed's generation 0 first
                         shared[seed] = run_chain(dc_replace(cfg, generations=1), data=splits, progress=False,
-                                                 device=device)
+                                                 device=device, share_gen0=_writer_of(shared, cfg))
                     built[(key, seed)] = _grader_for(graders[key], shared[seed], seed)
                 g = built[(key, seed)]
             if s.grader.startswith("ratio:"):
@@ -232,7 +245,8 @@ def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], s
             on_model = getattr(g, "bind", None)             # the writer grades (or divides out) its own docs
         path = None if out_dir is None else Path(out_dir) / f"{s.name}-s{seed}"
         chain = run_chain(cfg, path, select=select, data=splits, progress=False, device=device,
-                          share_gen0=shared.get(seed), fresh=fresh and path is not None, on_model=on_model)
+                          share_gen0=shared.get(seed) or _writer_of(shared, cfg), fresh=fresh and path is not None,
+                          on_model=on_model)
         if shared.get(seed) is None or shared[seed].gen0_model is None:
             shared[seed] = chain
         runs.append(StrategyRun(s, chain, select))
@@ -289,17 +303,21 @@ def compare(table, better: str, worse: str, metric: str = "val_bpb", alpha: floa
 
 
 def recovered_share(table, strategy: str, reference: str = "replace", metric: str = "val_bpb",
-                    level: float = 0.9) -> dict:
-    """Share of ``reference``'s damage that ``strategy`` recovers, ``(ref - s) / (ref - gen0)``.
+                    level: float = 0.9, target: str | None = None) -> dict:
+    """Share of ``reference``'s damage that ``strategy`` recovers, ``(ref - s) / (ref - target)``.
+
+    ``target``: the strategy that marks "no damage" (lesson 05: ``"real"``, trained like the
+    others on as much real text); ``None``: generation 0 of ``reference``.
 
     Computed from seed means (ratio of mean gain to mean damage; per-seed ratios are unstable when
     one seed's damage is small), with a percentile bootstrap interval over seeds (resampling the
-    seed pairs). 1 = back to generation 0, 0 = no better than ``reference``, < 0 = worse.
+    seed pairs). 1 = as good as ``target``, 0 = no better than ``reference``, < 0 = worse.
     """
     from .verdict import bootstrap_ci
     ref = last_values(table, reference, metric)
     s = last_values(table, strategy, metric)
-    g0 = last_values(table, reference, metric, generation=0)
+    g0 = (last_values(table, reference, metric, generation=0) if target is None
+          else last_values(table, target, metric))
     seeds = sorted(set(ref.index) & set(s.index) & set(g0.index))
     gain = (ref[seeds] - s[seeds]).to_numpy(float)
     damage = (ref[seeds] - g0[seeds]).to_numpy(float)
