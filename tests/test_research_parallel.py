@@ -153,29 +153,34 @@ class _Seconds:
         return {"val_bpb": 3.0}
 
 
+class Logged:
+    """The smoke runner; every run that *finished* on a worker is appended to ``log``."""
+
+    kind = "steps"
+
+    def __init__(self, log, phase):
+        self.runner, self.log, self.phase = smoke_runner(), str(log), phase
+
+    def __call__(self, cfg, seed):
+        m = self.runner(cfg, seed)
+        time.sleep(0.2)
+        with open(self.log, "a") as f:
+            f.write(json.dumps({"phase": self.phase, "config": cfg, "seed": seed}) + "\n")
+        return m
+
+
 DRIVER = textwrap.dedent("""
-    import json, sys, time
+    import sys
     sys.path.insert(0, {here!r})
-    from research_support import smoke_runner, smoke_space
+    from research_support import smoke_space
+    from test_research_parallel import Logged
     from looplab.research.loop import ResearchLoop
     from looplab.research.parallel import ParallelLoop
     from looplab.research.proposers import RandomProposer
     from looplab.research.signoff import AutoApprove
 
-    class Logged:                      # records every run that *finished* on a worker
-        kind = "steps"
-        def __init__(self, runner, log, phase):
-            self.runner, self.log, self.phase = runner, log, phase
-        def __call__(self, cfg, seed):
-            m = self.runner(cfg, seed)
-            time.sleep(0.2)
-            with open(self.log, "a") as f:
-                f.write(json.dumps({{"phase": self.phase, "config": cfg, "seed": seed}}) + "\\n")
-            return m
-
     if __name__ == "__main__":
-        phase = sys.argv[1]
-        loop = ResearchLoop(smoke_space(), Logged(smoke_runner(), {log!r}, phase), {ledger!r},
+        loop = ResearchLoop(smoke_space(), Logged({log!r}, "first"), {ledger!r},
                             signoff=AutoApprove(announce=False), verbose=False)
         with ParallelLoop(loop, workers=2) as par:
             par.baseline(2)
@@ -183,10 +188,10 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def test_driver_killed_with_sigkill_then_resumed_loses_and_repeats_nothing(tmp_path):
+def test_driver_killed_with_sigkill_then_resumed_loses_and_repeats_nothing(client, tmp_path):
     ledger, log, script = tmp_path / "l.jsonl", tmp_path / "runs.log", tmp_path / "driver.py"
     script.write_text(DRIVER.format(here=str(HERE), log=str(log), ledger=str(ledger)))
-    proc = subprocess.Popen([sys.executable, str(script), "first"], start_new_session=True)
+    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
     deadline = time.time() + 120
     while not ledger.exists() or len(Ledger(ledger).records()) < 4:   # baseline + a batch done
         assert time.time() < deadline and proc.poll() is None, "the driver never got going"
@@ -200,7 +205,10 @@ def test_driver_killed_with_sigkill_then_resumed_loses_and_repeats_nothing(tmp_p
         pass
     before = Ledger(ledger).records()
     assert 4 <= len(before) < 8
-    assert subprocess.run([sys.executable, str(script), "second"], timeout=180).returncode == 0
+    loop = _loop(ledger, run=Logged(log, "second"), seed=0)             # a new driver, resuming
+    par = ParallelLoop(loop, client=client)
+    par.baseline(2)
+    par.run(RandomProposer(5), 6)
     after = Ledger(ledger).records()
     assert after[:len(before)] == before                                 # nothing lost or rewritten
     assert [r["exp"] for r in after] == list(range(1, 9))                # 2 baseline + 6, once each

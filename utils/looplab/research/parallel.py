@@ -12,7 +12,9 @@
   ``cluster.scale(jobs=8)``) gives a ``Client(cluster)`` to pass as ``client=``;
 * its futures API (``submit`` / ``as_completed``) is exactly what a driver of experiments needs,
   and the scheduler re-runs a task whose worker died, so a worker killed with ``kill -9`` costs
-  only the experiment it was running, which is then run again from scratch elsewhere.
+  only the experiment it was running, which is then run again from scratch elsewhere (a run
+  counts as finished when its result reaches the driver and is logged: one whose worker dies in
+  the instant between is run again, and still logged once).
 
 **The budget is compute (steps or FLOPs), never seconds.** Two experiments on two cores of one
 machine contend for memory bandwidth and caches, so each runs slower than alone; under a seconds
