@@ -1,0 +1,168 @@
+"""Each lab check cell fails on the lab's stub and on a typical wrong answer, and passes on the answer.
+
+A check that cannot fail checks nothing. The cells run in-process, in the order the notebook gives
+them: every code cell before the exercise in its solution form (so earlier answers are right), then
+the exercise cell (the solution, the generated lab's stub, or a wrong answer written here), then the
+check cell as the learner sees it (hidden tests dropped). A wrong answer must end in
+``AssertionError`` (the course's ``looplab.labs.check``); the stub in its ``NotImplementedError``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+
+from looplab import labs
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parents[1]
+LAB02 = ROOT / "solutions" / "02_train_a_tiny_model.ipynb"
+LAB03 = ROOT / "solutions" / "03_an_llm_runs_the_experiments.ipynb"
+
+
+class Exercise:
+    """The cells of one exercise of a solution notebook: the answer cell defining ``name``."""
+
+    _prefix_cache: dict = {}
+
+    def __init__(self, path: Path, name: str):
+        nb = nbformat.read(str(path), as_version=4)
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        hits = [i for i, s in enumerate(code) if labs.BEGIN_SOLUTION in s
+                and (f"def {name}(" in s or s.lstrip().startswith(f"{name} ="))]
+        assert len(hits) == 1, f"{path.name}: expected one answer cell for {name}, found {len(hits)}"
+        i = hits[0]
+        self.path, self.name = path, name
+        self.prefix, self.answer, self.check_cell = code[:i], code[i], code[i + 1]
+        assert labs.BEGIN_HIDDEN in self.check_cell or "check(" in self.check_cell, \
+            f"{path.name}: the cell after {name}'s answer is not a check cell"
+
+    @property
+    def stub(self) -> str:
+        return labs.lab_source(self.answer, "code")
+
+    def namespace(self) -> dict:
+        """The notebook's state just before the exercise (computed once per exercise, then copied)."""
+        key = (self.path, self.name)
+        if key not in self._prefix_cache:
+            ns: dict = {"__name__": "__lab__"}
+            with contextlib.redirect_stdout(io.StringIO()):
+                for k, src in enumerate(self.prefix):
+                    exec(compile(src, f"{self.path.name}[{k}]", "exec"), ns)
+            self._prefix_cache[key] = ns
+        return dict(self._prefix_cache[key])
+
+    def run(self, answer: str, hidden: bool = False) -> str:
+        """Run ``answer`` then the check cell (without its hidden tests unless ``hidden``); return stdout."""
+        ns = self.namespace()
+        check = self.check_cell if hidden else labs.lab_source(self.check_cell, "code")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(textwrap.dedent(answer), f"{self.name} answer", "exec"), ns)
+            exec(compile(check, f"{self.name} check", "exec"), ns)
+        return out.getvalue()
+
+
+def assert_check_works(ex: Exercise, wrong: str, hint: str):
+    """The solution passes (hidden tests too); the stub raises; ``wrong`` fails with a hint matching ``hint``."""
+    assert "✓ correct" in ex.run(ex.answer, hidden=True)
+    with pytest.raises((NotImplementedError, AssertionError)):
+        ex.run(ex.stub)
+    with pytest.raises(AssertionError, match=hint):
+        ex.run(wrong)
+
+
+def test_check_helper_prints_a_tick_or_raises_with_the_hint(capsys):
+    labs.check(True, "unused")
+    assert "✓ correct" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="not yet: look again"):
+        labs.check(False, "look again")
+
+
+# -- lab 02 ---------------------------------------------------------------------------------------
+ONE_HEAD_WRONG = {
+    "unscaled": """
+        def one_head(q, k, v):
+            return torch.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        """,
+    "softmax over the queries": """
+        def one_head(q, k, v):
+            return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-2) @ v
+        """,
+}
+ONE_HEAD_HINT = {"unscaled": "square root", "softmax over the queries": "weights for one query sum to 1"}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_HEAD_WRONG))
+def test_lab02_one_head_check(case):
+    assert_check_works(Exercise(LAB02, "one_head"), ONE_HEAD_WRONG[case], ONE_HEAD_HINT[case])
+
+
+_CAUSAL = """
+    def causal_one_head(q, k, v):
+        T = q.shape[-2]
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        {mask}
+        return torch.softmax(scores, dim=-1) @ v
+    """
+CAUSAL_WRONG = {
+    "no mask": "pass",
+    "mask the wrong way": "scores = scores.masked_fill(torch.tril(torch.ones(T, T, dtype=torch.bool), -1), float('-inf'))",
+    "mask the diagonal too": "scores = scores.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool)), float('-inf'))",
+    "mask after the softmax": "return torch.softmax(scores, -1).masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), 0) @ v",
+}
+CAUSAL_HINT = {"no mask": "can see the future", "mask the wrong way": "can see the future",
+               "mask the diagonal too": "NaN", "mask after the softmax": "can see the future"}
+
+
+@pytest.mark.parametrize("case", sorted(CAUSAL_WRONG))
+def test_lab02_causal_mask_check(case):
+    wrong = textwrap.dedent(_CAUSAL).replace("{mask}", CAUSAL_WRONG[case])
+    assert_check_works(Exercise(LAB02, "causal_one_head"), wrong, CAUSAL_HINT[case])
+
+
+_STEP = """
+    def my_train_step(model, optimizer, x, y, lr, grad_clip=1.0):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        logits = model(input_ids=x).logits
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        {zero}
+        loss.backward()
+        {clip}
+        {step}
+        return {ret}
+    """
+_RIGHT = dict(zero="optimizer.zero_grad()", clip="torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)",
+              step="optimizer.step()", ret="float(loss.detach())")
+STEP_WRONG = {
+    "no zero_grad": dict(_RIGHT, zero="pass"),
+    "no clipping": dict(_RIGHT, clip="pass"),
+    "no optimizer step": dict(_RIGHT, step="pass"),
+    "returns the tensor": dict(_RIGHT, ret="loss"),
+    "clips before backward": dict(_RIGHT, zero="optimizer.zero_grad(); torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)",
+                                  clip="pass"),
+}
+STEP_HINT = {"no zero_grad": "already there", "no clipping": "WITHOUT clipping", "no optimizer step": "did not move",
+             "returns the tensor": "Python float", "clips before backward": "WITHOUT clipping"}
+
+
+@pytest.mark.parametrize("case", sorted(STEP_WRONG))
+def test_lab02_training_step_check(case):
+    src = textwrap.dedent(_STEP)
+    for k, v in STEP_WRONG[case].items():
+        src = src.replace("{" + k + "}", v)
+    assert_check_works(Exercise(LAB02, "my_train_step"), src, STEP_HINT[case])
+
+
+def test_lab02_training_step_zeroing_after_the_step_is_also_right():
+    """The order of 'forget old gradients' is free as long as they are gone before the next backward."""
+    src = textwrap.dedent(_STEP)
+    for k, v in dict(_RIGHT, zero="pass", step="optimizer.step(); optimizer.zero_grad()").items():
+        src = src.replace("{" + k + "}", v)
+    assert "✓ correct" in Exercise(LAB02, "my_train_step").run(src)
