@@ -34,7 +34,8 @@ def test_scales_grow_from_smoke_to_full():
 
 
 def test_scale_is_frozen():
-    with pytest.raises(Exception):
+    import dataclasses
+    with pytest.raises(dataclasses.FrozenInstanceError):
         config.SCALES["smoke"].n_layer = 99
 
 
@@ -44,8 +45,21 @@ def test_heads_divide_width_in_every_profile():
 
 
 def test_device_order_and_override(monkeypatch):
+    import torch
     monkeypatch.delenv("LOOPLAB_DEVICE", raising=False)
-    assert config.device_name() in ("cuda", "mps", "cpu")
+    # the order: CUDA when torch sees it, else MPS when present (and usable), else the CPU; each
+    # branch is forced below by faking what torch reports
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.device_name() == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(config, "_mps_usable", lambda: True)
+    assert config.device_name() == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert config.device_name() == "cpu"
+    monkeypatch.setenv("LOOPLAB_DEVICE", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.device_name() == "cpu"                       # the override wins
     monkeypatch.setenv("LOOPLAB_DEVICE", "tpu")
     with pytest.raises(ValueError, match="cuda, mps or cpu"):
         config.device_name()

@@ -4,7 +4,7 @@ import torch
 
 from looplab.config import get_scale
 from looplab.model import (ModelConfig, build_model, flops_per_token, load_model, matmul_params,
-                           model_config_of, n_params, save_model)
+                           n_params, save_model)
 
 TINY = ModelConfig(n_layer=2, n_head=2, n_embd=32, block_size=16)
 
@@ -74,7 +74,9 @@ def test_save_load_round_trip(tmp_path):
     m = build_model(TINY, seed=1)
     save_model(m, tmp_path / "ckpt")
     m2 = load_model(tmp_path / "ckpt")
-    assert model_config_of(m2) == TINY
+    c = m2.config                       # the saved transformers config carries every size back
+    assert (c.n_layer, c.n_head, c.n_embd, c.n_positions, c.vocab_size) == (
+        TINY.n_layer, TINY.n_head, TINY.n_embd, TINY.block_size, TINY.vocab_size)
     x = torch.randint(0, 256, (2, 16))
     m.eval()
     with torch.no_grad():

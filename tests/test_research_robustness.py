@@ -76,7 +76,11 @@ def test_hostile_replies_are_rejected_and_logged(tmp_path, monkeypatch, capsys):
     # the key appears nowhere on disk or in what was printed
     assert KEY not in led.read_text()
     assert KEY not in capsys.readouterr().out
-    assert json.dumps(recs)  # the ledger stays strict JSON
+    # the ledger stays strict JSON: every line parses with NaN / Infinity refused
+    def refuse(const):
+        raise ValueError(f"non-standard JSON constant {const} in the ledger")
+    lines = [ln for ln in led.read_text().splitlines() if ln.strip()]
+    assert len(lines) > len(recs) and all(json.loads(ln, parse_constant=refuse) for ln in lines)
 
 
 def test_llm_failure_does_not_stop_the_loop(tmp_path):

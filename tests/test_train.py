@@ -98,7 +98,7 @@ def test_train_learns_and_reports(splits):
     assert r.val_loss < math.log(256) - 1.5  # well below the uniform 5.55 nats
     assert r.val_bpb == pytest.approx(r.val_loss / math.log(2))
     assert r.flops == pytest.approx(flops_per_token(CFG.model_config()) * r.tokens)
-    assert r.tokens_per_s > 0 and 0 < r.mfu < 1.5
+    assert r.tokens_per_s > 0 and 0 < r.mfu < 1.0   # a share of the measured matmul peak
     assert r.history[0]["lr"] == 0.0 and len(r.history) == 60
     d = r.to_dict()
     assert "model" not in d

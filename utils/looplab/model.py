@@ -94,14 +94,6 @@ def build_model(cfg: ModelConfig, seed: int | None = None):
     return model
 
 
-def model_config_of(model) -> ModelConfig:
-    """Recover the :class:`ModelConfig` of a GPT-2 model built here (or loaded from disk)."""
-    c = model.config
-    return ModelConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
-                       block_size=c.n_positions, vocab_size=c.vocab_size,
-                       dropout=float(c.resid_pdrop))
-
-
 def n_params(model, non_embedding: bool = False) -> int:
     """Parameter count (tied weights counted once). ``non_embedding`` drops position embeddings."""
     seen, total = set(), 0

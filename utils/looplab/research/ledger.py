@@ -14,7 +14,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 # Environment variables whose *values* must never reach a file.
 SECRET_ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LOOPLAB_LLM_API_KEY", "HF_TOKEN")
@@ -110,7 +110,3 @@ class Ledger:
             df = pd.concat([df, cfg], axis=1)
         return df
 
-
-def read_jsonl(path: str | os.PathLike) -> Iterable[dict]:
-    """Records of any JSONL file (ledger or transcript)."""
-    return Ledger(path).records()
