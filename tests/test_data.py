@@ -153,3 +153,10 @@ def test_unreachable_download_leaves_no_cache(monkeypatch, tmp_path):
     with pytest.raises(ConnectionError, match=r"TinyStories.*'kjv', 'stdlib'"):
         load_text("tinystories", max_bytes=5000)
     assert not list(tmp_path.glob("tinystories*"))
+
+
+def test_default_splits_share_tensors_but_not_the_read_log():
+    a, b = default_splits("kjv", 120_000), default_splits("kjv", 120_000)
+    assert a is not b and a.train is b.train and a.val is b.val      # one copy of the tokens
+    a.sealed_test("test: a read by one caller")
+    assert a.test_reads == ["test: a read by one caller"] and b.test_reads == []

@@ -401,9 +401,16 @@ def make_splits(corpus_or_text, val_frac: float = 0.05, test_frac: float = 0.05,
 
 
 @lru_cache(maxsize=4)
-def default_splits(name: str = "kjv", max_bytes: int = 0) -> Splits:
-    """Splits of a named corpus, cached per process (lessons share one copy)."""
+def _cached_splits(name: str, max_bytes: int) -> Splits:
     return make_splits(load_text(name, max_bytes))
+
+
+def default_splits(name: str = "kjv", max_bytes: int = 0) -> Splits:
+    """Splits of a named corpus. The token tensors are cached per process (lessons share one
+    copy); each call returns its own :class:`Splits`, with its own sealed-test read log, so one
+    caller's reads are never counted as another's."""
+    s = _cached_splits(name, max_bytes)
+    return Splits(s.train, s.val, s._test, name=s.name, chunk_bytes=s.chunk_bytes)
 
 
 def get_batch(tokens, batch_size: int, block_size: int, generator=None):
