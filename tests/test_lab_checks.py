@@ -166,3 +166,78 @@ def test_lab02_training_step_zeroing_after_the_step_is_also_right():
     for k, v in dict(_RIGHT, zero="pass", step="optimizer.step(); optimizer.zero_grad()").items():
         src = src.replace("{" + k + "}", v)
     assert "✓ correct" in Exercise(LAB02, "my_train_step").run(src)
+
+
+# -- lab 03 ---------------------------------------------------------------------------------------
+_T_KEEP = """
+    def t_keep(candidate, baseline, alpha=0.05):
+        from scipy import stats
+        n = len(baseline)
+        if n < 2:
+            raise ValueError("need 2 seeds")
+        if not math.isfinite(candidate):
+            return False
+        mean = {mean}
+        sigma = math.sqrt(sum((b - sum(baseline) / n) ** 2 for b in baseline) / ({dof}))
+        k = {quantile} * {factor}
+        return {gain} > k * sigma
+    """
+_T_RIGHT = dict(mean="sum(baseline) / n", dof="n - 1", quantile="stats.t.ppf(1 - alpha, n - 1)",
+                factor="math.sqrt(1 + 1 / n)", gain="(mean - candidate)")
+T_KEEP_WRONG = {
+    "the old k * sigma rule with k = 2": dict(_T_RIGHT, quantile="2.0", factor="1.0"),
+    "normal quantile": dict(_T_RIGHT, quantile="stats.norm.ppf(1 - alpha)"),
+    "population SD": dict(_T_RIGHT, dof="n"),
+    "no sqrt(1 + 1/n)": dict(_T_RIGHT, factor="1.0"),
+    "two-sided": dict(_T_RIGHT, quantile="stats.t.ppf(1 - alpha / 2, n - 1)"),
+    "alpha ignored": dict(_T_RIGHT, quantile="stats.t.ppf(0.95, n - 1)"),
+    "against the best seed": dict(_T_RIGHT, mean="min(baseline)"),
+    "higher is better": dict(_T_RIGHT, gain="(candidate - mean)"),
+}
+T_KEEP_HINT = {"the old k * sigma rule with k = 2": "Student's t", "normal quantile": "Student's t",
+               "population SD": "SAMPLE standard deviation", "no sqrt(1 + 1/n)": r"sqrt\(1 \+ 1/n\)",
+               "two-sided": "one-sided", "alpha ignored": "use alpha", "against the best seed": "MEAN",
+               "higher is better": "lower val_bpb is better"}
+
+
+@pytest.mark.parametrize("case", sorted(T_KEEP_WRONG))
+def test_lab03_t_keep_check(case):
+    src = textwrap.dedent(_T_KEEP)
+    for k, v in T_KEEP_WRONG[case].items():
+        src = src.replace("{" + k + "}", v)
+    assert_check_works(Exercise(LAB03, "t_keep"), src, T_KEEP_HINT[case])
+
+
+_RATE = """
+    def false_keep_rate(rule, n_seeds, trials=4000, sigma=0.01, mean=3.0, seed=0):
+        rng = random.Random(seed)
+        kept = 0
+        {fixed}
+        for _ in range(trials):
+            {draw}
+            kept += bool(rule(candidate, baseline))
+        return {ret}
+    """
+_DRAW = ("baseline = [rng.gauss(mean, sigma) for _ in range(n_seeds)]; "
+         "candidate = rng.gauss(mean, sigma)")
+_RATE_RIGHT = dict(fixed="pass", draw=_DRAW, ret="kept / trials")
+RATE_WRONG = {
+    "returns the count": dict(_RATE_RIGHT, ret="kept"),
+    "returns the discard share": dict(_RATE_RIGHT, ret="1 - kept / trials"),
+    "one baseline for every trial": dict(_RATE_RIGHT, fixed="baseline = [rng.gauss(mean, sigma) for _ in range(n_seeds)]",
+                                         draw="candidate = rng.gauss(mean, sigma)"),
+    "the candidate is a baseline seed": dict(_RATE_RIGHT, draw="baseline = [rng.gauss(mean, sigma) for _ in "
+                                             "range(n_seeds)]; candidate = baseline[0]"),
+    "sigma ignored": dict(_RATE_RIGHT, draw=_DRAW.replace("sigma)", "1.0)")),
+}
+RATE_HINT = {"returns the count": "share KEPT", "returns the discard share": "share KEPT",
+             "one baseline for every trial": "fresh baseline", "the candidate is a baseline seed": "separately",
+             "sigma ignored": "this sigma"}
+
+
+@pytest.mark.parametrize("case", sorted(RATE_WRONG))
+def test_lab03_false_keep_rate_check(case):
+    src = textwrap.dedent(_RATE)
+    for k, v in RATE_WRONG[case].items():
+        src = src.replace("{" + k + "}", v)
+    assert_check_works(Exercise(LAB03, "false_keep_rate"), src, RATE_HINT[case])
