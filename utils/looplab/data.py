@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .checks import whole
+
 OFFLINE_CORPORA = ("kjv", "stdlib")
 ONLINE_CORPORA = ("tinyshakespeare", "tinystories")
 CORPORA = OFFLINE_CORPORA + ONLINE_CORPORA
@@ -226,8 +228,7 @@ def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
     ``max_bytes`` keeps only the first that many bytes (0 = all). If ``kjv`` is not installed,
     the stdlib-docstring corpus is returned instead, marked ``is_fallback=True`` with a warning.
     """
-    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
-        raise ValueError(f"max_bytes={max_bytes!r} must be a whole number >= 0 (0 = the whole corpus).")
+    whole("max_bytes", max_bytes, 0, note=" (0 = the whole corpus)")
     key = str(name).strip()
     low = key.lower()
     if low == "kjv":
@@ -299,8 +300,7 @@ class BPETokenizer:
     """
 
     def __init__(self, text: str, vocab_size: int = 512):
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or not 257 <= vocab_size <= 65536:
-            raise ValueError(f"vocab_size={vocab_size!r} must be a whole number in 257..65536 (256 bytes + merges).")
+        whole("vocab_size", vocab_size, 257, 65536, note=" (256 bytes + merges)")
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         tok = Tokenizer(models.BPE())
@@ -369,8 +369,7 @@ def make_splits(corpus_or_text, val_frac: float = 0.05, test_frac: float = 0.05,
             raise ValueError(f"{nm}={v!r} must be a fraction in (0, 0.5).")
     if val_frac + test_frac >= 0.5:
         raise ValueError(f"val_frac + test_frac = {val_frac + test_frac} must be < 0.5 so most text is training.")
-    if isinstance(chunk_bytes, bool) or not isinstance(chunk_bytes, int) or chunk_bytes < 16:
-        raise ValueError(f"chunk_bytes={chunk_bytes!r} must be a whole number >= 16.")
+    whole("chunk_bytes", chunk_bytes, 16)
     if isinstance(corpus_or_text, Corpus):
         text, name = corpus_or_text.text, corpus_or_text.name
     elif isinstance(corpus_or_text, str):
@@ -417,10 +416,8 @@ def get_batch(tokens, batch_size: int, block_size: int, generator=None):
     """A random batch of ``batch_size`` windows: inputs ``x`` and next-byte targets ``y`` (B, T)."""
     import torch
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a whole number >= 1.")
-    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
-        raise ValueError(f"block_size={block_size!r} must be a whole number >= 1.")
+    whole("batch_size", batch_size, 1)
+    whole("block_size", block_size, 1)
     n = tokens.numel()
     if n <= block_size + 1:
         raise ValueError(f"only {n} tokens: need more than block_size + 1 = {block_size + 1}.")

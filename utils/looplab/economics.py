@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import number
+
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 
@@ -81,16 +83,7 @@ def chips_table():
 def _num(name: str, value, lo: float = 0.0, hi: float = math.inf, lo_open: bool = True,
          hi_open: bool = False) -> float:
     """``value`` as a float in the range (lo, hi] (by default); a clear ValueError otherwise."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} must be a number.") from None
-    bad = (math.isnan(v) or math.isinf(v) or (v <= lo if lo_open else v < lo)
-           or (v >= hi if hi_open else v > hi))
-    if bad:
-        rng = ("(" if lo_open else "[") + f"{lo:g}, {hi:g}" + (")" if hi_open or hi == math.inf else "]")
-        raise ValueError(f"{name}={value!r} is out of range: it must be a finite number in {rng}.")
-    return v
+    return number(name, value, lo, None if math.isinf(hi) else hi, lo_open=lo_open, hi_open=hi_open)
 
 
 def get_chip(chip: str | Chip) -> Chip:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import textmetrics as tm
+from .checks import number
 from .ngram import NGramLM
 
 
@@ -294,9 +295,8 @@ def grader_split(splits, frac: float = 0.3, seed: int = 5, chunk_bytes: int = 20
     No grader built from ``grader_tokens`` has seen a byte of the validation or test split.
     """
     from .data import Splits
-    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0.0 < frac < 1.0:
-        raise ValueError(f"frac={frac!r} must be a fraction in (0, 1): the share of the training split "
-                         "held out for the graders")
+    number("frac", frac, 0, 1, lo_open=True, hi_open=True,
+           note=": the share of the training split held out for the graders")
     tr = splits.train
     n = int(tr.numel()) // chunk_bytes
     if n < 4:

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-
-def _check_int(name: str, value, lo: int, hi: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name}={value!r} is out of range: it must be a whole number {rng}.")
+from .checks import whole
 
 
 @dataclass(frozen=True)
@@ -32,11 +28,11 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        _check_int("n_layer", self.n_layer, 1, 96)
-        _check_int("n_head", self.n_head, 1, 128)
-        _check_int("n_embd", self.n_embd, 1, 16384)
-        _check_int("block_size", self.block_size, 1, 65536)
-        _check_int("vocab_size", self.vocab_size, 2, 1_000_000)
+        whole("n_layer", self.n_layer, 1, 96)
+        whole("n_head", self.n_head, 1, 128)
+        whole("n_embd", self.n_embd, 1, 16384)
+        whole("block_size", self.block_size, 1, 65536)
+        whole("vocab_size", self.vocab_size, 2, 1_000_000)
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"n_head={self.n_head} must divide n_embd={self.n_embd} evenly "
@@ -87,7 +83,7 @@ def build_model(cfg: ModelConfig, seed: int | None = None):
     hc = hf_config(cfg)
     if seed is None:
         return GPT2LMHeadModel(hc)
-    _check_int("seed", seed, 0)
+    whole("seed", seed, 0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GPT2LMHeadModel(hc)

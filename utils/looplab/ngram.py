@@ -25,6 +25,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .checks import whole
+
 MAX_ORDER = 7          # 7 bytes = 56 bits of key, well inside int64
 
 
@@ -71,8 +73,7 @@ class NGramLM:
     """
 
     def __init__(self, order: int = 5):
-        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
-            raise ValueError(f"order={order!r} must be a whole number in 1..{MAX_ORDER}")
+        whole("order", order, 1, MAX_ORDER)
         self.order = order
         self.fitted_bytes = 0
 

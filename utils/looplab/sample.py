@@ -23,23 +23,20 @@ import threading
 import torch
 import torch.nn.functional as F
 
+from .checks import number, whole
 from .model import is_plain_gpt2
 
 
 def _check(temperature, top_k, top_p, n, max_new_tokens, batch_size, seed):
-    def whole(name, v, lo):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"{name}={v!r} must be a whole number >= {lo}.")
     whole("n", n, 1)
     whole("max_new_tokens", max_new_tokens, 1)
     whole("batch_size", batch_size, 1)
     whole("seed", seed, 0)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 100:
-        raise ValueError(f"temperature={temperature!r} must be a number in [0, 100] (0 = greedy).")
+    number("temperature", temperature, 0, 100, note=" (0 = greedy)")
     if top_k is not None:
         whole("top_k", top_k, 1)
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
-        raise ValueError(f"top_p={top_p!r} must be a number in (0, 1].")
+    if top_p is not None:
+        number("top_p", top_p, 0, 1, lo_open=True)
 
 
 def _prompt_ids(prompt, vocab_size: int) -> list[int]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import number
 from .graders import Grader, RatioGrader, SelfGrader
 
 
@@ -33,9 +34,7 @@ from .graders import Grader, RatioGrader, SelfGrader
 # ============================================================================================
 
 def _check_keep(keep) -> float:
-    if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
-        raise ValueError(f"keep={keep!r} must be a fraction in (0, 1] (the share of documents kept)")
-    return float(keep)
+    return number("keep", keep, 0, 1, lo_open=True, note=" (the share of documents kept)")
 
 
 def _n_keep(keep: float, n: int) -> int:
@@ -53,9 +52,8 @@ def top_fraction(scores: np.ndarray, keep: float) -> np.ndarray:
 def _check_pressure(pressure, keep: float):
     if pressure is None:
         return None
-    if isinstance(pressure, bool) or not isinstance(pressure, (int, float)) or not 1.0 <= pressure <= 1.0 / keep + 1e-9:
-        raise ValueError(f"pressure={pressure!r} must lie in 1..1/keep = {1 / keep:g} (candidates per kept document)")
-    return float(pressure)
+    return number("pressure", pressure, 1.0, 1.0 / keep + 1e-9,
+                  note=f" (candidates per kept document, at most 1/keep = {1 / keep:g})")
 
 
 class TopFraction:

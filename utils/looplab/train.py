@@ -17,6 +17,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from .checks import number, whole
 from .model import ModelConfig, build_model, flops_per_token, n_params
 
 SCHEDULES = ("cosine", "linear", "constant")
@@ -52,16 +53,13 @@ class TrainConfig:
             ("eval_every", self.eval_every, 0, 10**9, int), ("seed", self.seed, 0, 2**63 - 1, int),
         ]
         for name, v, lo, hi, _ in checks:
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise ValueError(f"{name}={v!r} is out of range: it must be a whole number in {lo}..{hi}.")
+            whole(name, v, lo, hi)
         for name, v, lo, hi in [("lr", self.lr, 0.0, 1.0), ("warmup_frac", self.warmup_frac, 0.0, 0.99),
                                 ("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0),
                                 ("weight_decay", self.weight_decay, 0.0, 10.0),
                                 ("beta1", self.beta1, 0.0, 0.9999), ("beta2", self.beta2, 0.0, 0.99999),
                                 ("grad_clip", self.grad_clip, 0.0, 1e6)]:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (name == "lr" and v == 0):
-                rng = f"(0, {hi}]" if name == "lr" else f"[{lo}, {hi}]"
-                raise ValueError(f"{name}={v!r} is out of range: it must be a number in {rng}.")
+            number(name, v, lo, hi, lo_open=name == "lr")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r} is not a schedule; choose one of {SCHEDULES}.")
 
@@ -101,11 +99,10 @@ class Budget:
     def __post_init__(self):
         if self.steps is None and self.seconds is None:
             raise ValueError("Budget needs steps=N (>= 1) or seconds=S (> 0), or both.")
-        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1):
-            raise ValueError(f"Budget steps={self.steps!r} must be a whole number >= 1.")
-        if self.seconds is not None and (isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float))
-                                         or not self.seconds > 0 or math.isinf(self.seconds)):
-            raise ValueError(f"Budget seconds={self.seconds!r} must be a finite number > 0.")
+        if self.steps is not None:
+            whole("Budget steps", self.steps, 1)
+        if self.seconds is not None:
+            number("Budget seconds", self.seconds, 0, lo_open=True)
 
     def progress(self, step: int, elapsed: float) -> float:
         """Fraction of the budget used, in [0, 1] (the larger of the step and the time fraction)."""
@@ -211,8 +208,7 @@ def evaluate(model, tokens, batch_size: int, block_size: int, batches: int, seed
     from .accel import exact_fp32, to_device
     from .data import get_batch
 
-    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
-        raise ValueError(f"batches={batches!r} must be a whole number >= 1.")
+    whole("batches", batches, 1)
     g = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
