@@ -120,6 +120,23 @@ def test_rare_band_survival_tail_mass_entropy():
     assert set(f"distinct_{n}" for n in range(1, 5)) <= set(rep)
 
 
+def test_frequency_bands_and_band_report():
+    counts = Counter({"the": 50, "lord": 20, "ark": 5, "cubit": 4, "ephod": 3, "shittim": 2, "zuzim": 1})
+    bands = tm.frequency_bands(counts, tail_frac=0.12, common_frac=0.5)
+    assert bands["rare"] == tm.rare_band(counts, tail_frac=0.12).words == {"shittim", "ephod", "cubit"}
+    assert bands["common"] == {"the"} and bands["middle"] == {"lord", "ark"}   # zuzim: below min_count
+    assert "zuzim" in bands["known"]
+    assert bands["share"] == pytest.approx({"rare": 9 / 85, "middle": 25 / 85, "common": 50 / 85})
+    rep = tm.band_report("the the lord ephod qqq zuzim", bands)   # 6 words, 5 of them real
+    assert rep["real_word_rate"] == pytest.approx(5 / 6)
+    assert rep["rare_survival"] == pytest.approx(1 / 3) and rep["rare_share"] == pytest.approx(1 / 5)
+    assert rep["middle_survival"] == pytest.approx(1 / 2) and rep["middle_share"] == pytest.approx(1 / 5)
+    assert rep["common_survival"] == 1.0 and rep["common_share"] == pytest.approx(2 / 5)
+    assert tm.band_report("", bands)["rare_share"] == 0.0
+    with pytest.raises(ValueError, match="common_frac=0.95"):
+        tm.frequency_bands(counts, tail_frac=0.12, common_frac=0.95)
+
+
 def test_rare_band_bad_input():
     with pytest.raises(ValueError, match="tail_frac=1.5"):
         tm.rare_band("a b c", tail_frac=1.5)
@@ -206,6 +223,10 @@ def test_chain_config_validation():
     c = C.ChainConfig.from_scale(SCALES["smoke"], mode="accumulate")
     assert (c.generations, c.steps, c.docs) == (SCALES["smoke"].generations, SCALES["smoke"].generation_steps,
                                                  SCALES["smoke"].synthetic_docs)
+    for sc in SCALES.values():   # lesson 04's chain: its own depth, one writer trained longer for every seed
+        c = C.ChainConfig.from_scale(sc)
+        assert (c.n_layer, c.gen0_steps, c.gen0_seed) == (sc.chain_layers, sc.chain_gen0_steps, 0)
+        assert sc.chain_gen0_steps >= sc.generation_steps
 
 
 def test_real_docs_start_at_line_starts():

@@ -186,3 +186,54 @@ def text_report(texts: str | Iterable[str], band: RareBand | None = None,
         out["tail_mass"] = tail_mass(texts, band)
         out["real_word_rate"] = real_word_rate(texts, band)
     return out
+
+
+BAND_NAMES = ("rare", "middle", "common")
+
+
+def frequency_bands(reference: str | Iterable[str] | Counter, tail_frac: float = 0.1,
+                    common_frac: float = 0.5, min_count: int = 2) -> dict:
+    """The REAL ``reference``'s words in three frequency bands: ``{"rare", "middle", "common"}``.
+
+    ``rare``: :func:`rare_band` (the rarest words making up ``tail_frac`` of the running words);
+    ``common``: the most frequent words making up at least ``common_frac`` of them (ties broken
+    alphabetically); ``middle``: every other word seen at least ``min_count`` times. Each value
+    is a frozenset of words; ``"known"`` holds the reference's whole vocabulary and ``"share"``
+    each band's share of the reference's running words.
+    """
+    if not (0.0 < float(common_frac) < 1.0 - float(tail_frac)):
+        raise ValueError(f"common_frac={common_frac!r} must lie strictly between 0 and 1 - tail_frac")
+    counts = reference if isinstance(reference, Counter) else word_counts(reference)
+    rare = rare_band(counts, tail_frac=tail_frac, min_count=min_count)
+    total = sum(counts.values())
+    common, acc = [], 0
+    for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if acc >= common_frac * total:
+            break
+        common.append(w)
+        acc += c
+    common = frozenset(common) - rare.words
+    middle = frozenset(w for w, c in counts.items() if c >= min_count) - rare.words - common
+    bands = {"rare": rare.words, "middle": middle, "common": common}
+    share = {b: sum(counts[w] for w in ws) / total for b, ws in bands.items()}
+    return {**bands, "known": frozenset(counts), "share": share}
+
+
+def band_report(texts: str | Iterable[str], bands: dict) -> dict:
+    """Per band of :func:`frequency_bands`: how much of it the samples ``texts`` still hold.
+
+    ``{band}_survival``: share of the band's words that appear at least once; ``{band}_share``:
+    the band's running words as a share of the samples' REAL running words (words the reference
+    knows), so a generator that writes non-words is not read as one that lost its tails; for real
+    text it is near the band's ``share`` of the reference. ``real_word_rate``: that denominator
+    over all running words.
+    """
+    c = word_counts(texts)
+    total = sum(c.values())
+    real = sum(v for w, v in c.items() if w in bands["known"])
+    out = {"real_word_rate": real / total if total else 0.0}
+    for b in BAND_NAMES:
+        ws = bands[b]
+        out[f"{b}_survival"] = len(set(c) & ws) / len(ws) if ws else 0.0
+        out[f"{b}_share"] = sum(v for w, v in c.items() if w in ws) / real if real else 0.0
+    return out
