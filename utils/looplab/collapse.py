@@ -456,10 +456,15 @@ class ChainConfig:
 
     @classmethod
     def from_scale(cls, scale, **overrides) -> "ChainConfig":
-        """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
+        """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win).
+
+        ``chain_layers`` blocks; generation 0 trains ``chain_gen0_steps`` steps with seed 0 (one
+        writer shared by the chains of every seed: pass ``share_gen0``), later generations
+        ``generation_steps``."""
         kw = dict(generations=scale.generations, steps=scale.generation_steps, docs=scale.synthetic_docs,
+                  gen0_steps=scale.chain_gen0_steps, gen0_seed=0,
                   doc_bytes=scale.doc_bytes, corpus_max_bytes=scale.corpus_max_bytes,
-                  n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
+                  n_layer=scale.chain_layers, n_head=scale.n_head, n_embd=scale.n_embd,
                   block_size=scale.block_size, batch_size=scale.batch_size, eval_batches=scale.eval_batches)
         kw.update(overrides)
         return cls(**kw)

@@ -53,7 +53,9 @@ class Scale:
     screen_factor: int
     # -- lessons 04 / 05: collapse chains -----------------------------------------------------
     generations: int         # LM generations in a collapse chain
-    generation_steps: int    # training steps per generation
+    generation_steps: int    # training steps per generation after generation 0
+    chain_gen0_steps: int    # generation 0's steps (one writer for every seed: trained longer, so its samples are mostly words)
+    chain_layers: int        # transformer blocks of the chains' models (width, heads, context: as lesson 02's)
     synthetic_docs: int      # documents sampled per generation
     doc_bytes: int           # bytes per sampled document
     chain_seeds: int         # independent chains (seed spread)
@@ -84,7 +86,8 @@ SCALES = {
         experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2,
-        generations=3, generation_steps=30, synthetic_docs=32, doc_bytes=128, chain_seeds=1,
+        generations=3, generation_steps=30, chain_gen0_steps=60, chain_layers=2, synthetic_docs=32, doc_bytes=128,
+        chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
         grading_generations=2, grading_layers=2, grading_steps=20, grading_gen0_steps=40, grading_docs=32, grading_seeds=2,
         grading_real_docs=32, grading_batch_size=8, grading_keep=0.25, grading_grader_frac=0.3,
@@ -101,7 +104,10 @@ SCALES = {
         experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=3, null_experiments=10, screen_configs=6, screen_factor=4,
-        generations=5, generation_steps=400, synthetic_docs=512, doc_bytes=256, chain_seeds=2,
+        # lesson 04 (issue 16): a 2-layer writer trained 1000 steps once for every seed, later generations 300
+        # steps on as much text (1024 docs x 128 bytes); 3 seeds for a paired trend test
+        generations=4, generation_steps=300, chain_gen0_steps=1000, chain_layers=2, synthetic_docs=1024,
+        doc_bytes=128, chain_seeds=3,
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
         grading_generations=2, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=5,
         grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
@@ -120,7 +126,8 @@ SCALES = {
         experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16), ("lr", 0.002),
                          ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
         proposer_loops=4, null_experiments=20, screen_configs=8, screen_factor=4,
-        generations=5, generation_steps=600, synthetic_docs=2048, doc_bytes=256, chain_seeds=3,
+        generations=5, generation_steps=600, chain_gen0_steps=1500, chain_layers=6, synthetic_docs=2048,
+        doc_bytes=256, chain_seeds=3,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
         grading_generations=3, grading_layers=2, grading_steps=600, grading_gen0_steps=2000, grading_docs=1024, grading_seeds=5,
         grading_real_docs=2048, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,

@@ -146,13 +146,15 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     _experiment(s, w, s.screen_configs * s.screen_factor)
     out["03"] = w
 
-    w = Work()  # 04: replace + accumulate chains (sharing generation 0) per seed, top-p chain, dilution sweep
+    w = Work()  # 04: one writer (generation 0) for every chain; replace + accumulate per seed, top-p, sweep
     from .collapse import ChainConfig, chain_train_config
     c = ChainConfig.from_scale(s)
     cfg04 = chain_train_config(c, seed=0)
-    gens = s.chain_seeds * (2 * s.generations - 1) + min(3, s.generations)
-    w.add_training(cfg04, s.generation_steps, runs=gens)
-    w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=gens)
+    later = s.chain_seeds * 2 * (s.generations - 1) + min(3, s.generations) - 1
+    w.add_training(cfg04, s.chain_gen0_steps, runs=1)
+    w.add_training(cfg04, s.generation_steps, runs=later)
+    # every seed (and the top-p chain) samples the writer anew; every later generation samples once
+    w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=s.chain_seeds + 1 + later)
     w.add_training(cfg04, min(60, s.generation_steps), runs=4)   # the inline loop and run_chain, 2 gens each
     w.add_sampling(cfg04, min(64, s.synthetic_docs), s.doc_bytes, runs=4)
     w.add_training(cfg04, s.generation_steps, runs=6)            # 5 synthetic fractions + a seed-noise run
