@@ -140,9 +140,9 @@ def test_a_real_parallel_loop_on_two_workers(client, tmp_path):
 def test_bad_settings_are_refused_with_the_accepted_range(client, tmp_path):
     with pytest.raises(ValueError, match=r"kind='seconds'.*\('flops', 'steps'\)"):
         ParallelLoop(_loop(tmp_path / "a.jsonl", run=_Seconds()), client=client)
-    with pytest.raises(ValueError, match=r"batch=0 must be a whole number from 1 to 1024"):
+    with pytest.raises(ValueError, match=r"batch=0 must be a whole number in 1..1024"):
         ParallelLoop(_loop(tmp_path / "b.jsonl"), client=client, batch=0)
-    with pytest.raises(ValueError, match=r"workers=0 must be a whole number from 1 to 256"):
+    with pytest.raises(ValueError, match=r"workers=0 must be a whole number in 1..256"):
         local_client(workers=0)
 
 

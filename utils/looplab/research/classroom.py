@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 from .regrade import pick_claims, regrade
 from .store import ClassStore
+from ..checks import whole
 
 DEFAULT_LEARNERS = ("ada", "grace", "alan")
 
@@ -42,8 +43,7 @@ def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experimen
     from ..train import TrainConfig
     if not learners:
         raise ValueError("learners=() : a class needs at least one learner's name")
-    if isinstance(experiments, bool) or not isinstance(experiments, int) or experiments < 1:
-        raise ValueError(f"experiments={experiments!r} must be a whole number >= 1")
+    whole("experiments", experiments, 1)
     runner = runner or class_runner()
     space = default_space(TrainConfig.from_scale(runner.scale).to_dict())
     kinds = (RandomProposer, TPEProposer, HillClimbProposer)
@@ -80,8 +80,7 @@ def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], b
     ``learner`` and ``loop`` columns; ``df.attrs["no_claims"]`` lists the loops that kept nothing.
     """
     import pandas as pd
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 2:
-        raise ValueError(f"n_seeds={n_seeds!r} must be a whole number >= 2 (a spread needs two seeds)")
+    whole("n_seeds", n_seeds, 2, note=" (a spread needs two seeds)")
     everything = store.class_records()
     used = [r["seed"] for r in everything if isinstance(r.get("seed"), int)]
     used += [r["config"]["seed"] for r in everything if isinstance((r.get("config") or {}).get("seed"), int)]

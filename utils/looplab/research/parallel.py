@@ -48,6 +48,7 @@ from .loop import ResearchLoop
 from .noise import NoiseFloor
 from .proposers import Proposal, Proposer, batch_size, clean_text
 from .signoff import Decision
+from ..checks import whole
 
 COMPUTE_BUDGETS = ("flops", "steps")
 MAX_WORKERS = 256
@@ -75,9 +76,7 @@ def _work(run_fn, config: Mapping, seed: int, threads: int) -> dict:
 
 
 def _check_count(value, what: str, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise ValueError(f"{what}={value!r} must be a whole number from 1 to {high}")
-    return value
+    return whole(what, value, 1, high)
 
 
 def local_client(workers: int = 2, threads_per_worker: int = 1, address: str | None = None):
@@ -155,8 +154,7 @@ class ParallelLoop:
     def baseline(self, replicates: int) -> NoiseFloor:
         """The baseline replicates (seeds ``seed .. seed+replicates-1`` not yet done), all at once."""
         loop = self.loop
-        if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
-            raise ValueError(f"replicates={replicates!r}: a noise floor needs a whole number >= 2 of seeds")
+        whole("replicates", replicates, 2, note=" (a noise floor needs two seeds or more)")
         done = {r["seed"] for r in loop.ledger.where(status="baseline")}
         todo = [loop.seed + i for i in range(replicates) if loop.seed + i not in done]
         futures = {self._submit(loop.space.base, s): s for s in todo}

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from .llm import Backend, LLMError, LLMRequest
 from .noise import NoiseFloor
 from .spec import ProposalError, SearchSpace
+from ..checks import whole
 
 MAX_RATIONALE = 200
 MAX_RAW = 2000
@@ -86,9 +87,7 @@ def untried_moves(space: SearchSpace, history: list[dict], incumbent: Mapping) -
 
 def batch_size(n) -> int:
     """``n`` if it is a valid batch size (a whole number >= 1), else a ValueError saying so."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"batch size n={n!r} must be a whole number >= 1")
-    return n
+    return whole("batch size n", n, 1)
 
 
 def check(space: SearchSpace, proposer: str, changes: Any, incumbent: Mapping, history: list[dict],

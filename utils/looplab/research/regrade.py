@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..checks import whole
+
 RUN_STATUSES = ("kept", "discarded")
 
 
@@ -88,8 +90,7 @@ def pick_claims(records: Sequence[dict], max_claims: int = 3) -> list[dict]:
     When nothing was kept, the single best-looking finished run (the number a report would quote).
     A ledger of 100+ runs thus costs at most ``max_claims`` re-grades.
     """
-    if isinstance(max_claims, bool) or not isinstance(max_claims, int) or max_claims < 1:
-        raise ValueError(f"max_claims={max_claims!r} must be a whole number >= 1")
+    whole("max_claims", max_claims, 1)
     kept = [r for r in kept_records(records) if "val_bpb" in r]
     pool = kept or [r for r in records if r.get("status") in RUN_STATUSES and "val_bpb" in r]
     if not pool:

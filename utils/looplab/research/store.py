@@ -28,6 +28,7 @@ import re
 import time
 from pathlib import Path
 
+from ..checks import whole
 from .ledger import Ledger, register_secret, scrub
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,39}$")
@@ -166,8 +167,7 @@ class ClassStore(Ledger):
         if rec["learner"] != self.learner:
             raise ValueError(f"record learner={rec['learner']!r} differs from this store's learner={self.learner!r}")
         exp = rec.get("exp")
-        if isinstance(exp, bool) or not isinstance(exp, int) or exp < 0:
-            raise ValueError(f"record exp={exp!r} must be a whole number >= 0 (the loop numbers its experiments)")
+        whole("record exp", exp, 0, note=" (the loop numbers its experiments)")
         body = json.dumps(rec, allow_nan=False)
         row = {"learner": self.learner, "loop": self.loop, "exp": exp, "status": rec.get("status"),
                "proposer": str(rec.get("proposer"))[:80] if rec.get("proposer") is not None else None,
