@@ -30,7 +30,9 @@ class Exercise:
 
     _prefix_cache: dict = {}
 
-    def __init__(self, path: Path, name: str):
+    def __init__(self, path: Path, name: str, upto: int | None = None, setup: str = ""):
+        """``upto``: run only the first ``upto`` code cells before the exercise, then ``setup``
+        (for an exercise late in a notebook whose earlier cells train or loop: what it needs, cheaply)."""
         nb = nbformat.read(str(path), as_version=4)
         code = [c.source for c in nb.cells if c.cell_type == "code"]
         hits = [i for i, s in enumerate(code) if labs.BEGIN_SOLUTION in s
@@ -38,7 +40,7 @@ class Exercise:
         assert len(hits) == 1, f"{path.name}: expected one answer cell for {name}, found {len(hits)}"
         i = hits[0]
         self.path, self.name = path, name
-        self.prefix, self.answer, self.check_cell = code[:i], code[i], code[i + 1]
+        self.prefix, self.answer, self.check_cell = code[:i][:upto] + ([setup] if setup else []), code[i], code[i + 1]
         assert labs.BEGIN_HIDDEN in self.check_cell or "check(" in self.check_cell, \
             f"{path.name}: the cell after {name}'s answer is not a check cell"
 
@@ -241,3 +243,42 @@ def test_lab03_false_keep_rate_check(case):
     for k, v in RATE_WRONG[case].items():
         src = src.replace("{" + k + "}", v)
     assert_check_works(Exercise(LAB03, "false_keep_rate"), src, RATE_HINT[case])
+
+
+_CHOOSE = """
+    @torch.no_grad()
+    def choose(lm, prompt_ids, choice_ids):
+        n = prompt_ids.shape[1]
+        scores = []
+        for c in choice_ids:
+            logp = lm(torch.cat([prompt_ids, c], dim=1)).logits[0]{norm}
+            scores.append(float(logp[{rows}].gather(1, c[0, :, None]).{reduce}()))
+        best = {pick}(range(len(scores)), key=scores.__getitem__)
+        return scores, best
+    """
+_CHOOSE_RIGHT = dict(norm=".log_softmax(-1)", rows="n - 1:-1", reduce="mean", pick="max")
+CHOOSE_WRONG = {
+    "summed, not averaged": dict(_CHOOSE_RIGHT, reduce="sum"),
+    "each token scored at its own position": dict(_CHOOSE_RIGHT, rows="n:"),
+    "raw logits, no log_softmax": dict(_CHOOSE_RIGHT, norm=""),
+    "the lowest score picked": dict(_CHOOSE_RIGHT, pick="min"),
+}
+CHOOSE_HINT = {"summed, not averaged": "MEAN", "each token scored at its own position": "one position BEFORE",
+               "raw logits, no log_softmax": "log_softmax", "the lowest score picked": "highest score"}
+
+
+@pytest.mark.slow
+def test_lab03_choice_by_likelihood_check(tmp_path, monkeypatch):
+    """Against HFBackend.score_choices on the offline SmolLM2 (loaded once: about 20 s, then seconds a case)."""
+    monkeypatch.chdir(tmp_path)
+    # the lab's setup and imports cells (0-3), then the offline LLM: the cells between train and loop
+    ex = Exercise(LAB03, "choose", upto=4, setup="smol = smollm2()")
+    assert "✓ correct" in ex.run(ex.answer, hidden=True)
+    with pytest.raises(NotImplementedError):
+        ex.run(ex.stub)
+    for case, parts in CHOOSE_WRONG.items():
+        src = textwrap.dedent(_CHOOSE)
+        for k, v in parts.items():
+            src = src.replace("{" + k + "}", v)
+        with pytest.raises(AssertionError, match=CHOOSE_HINT[case]):
+            ex.run(src)
