@@ -97,7 +97,12 @@ ONE_HEAD_WRONG = {
             return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-2) @ v
         """,
 }
-ONE_HEAD_HINT = {"unscaled": "square root", "softmax over the queries": "weights for one query sum to 1"}
+ONE_HEAD_WRONG["returns nothing"] = """
+    def one_head(q, k, v):
+        torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1) @ v
+    """
+ONE_HEAD_HINT = {"unscaled": "square root", "softmax over the queries": "weights for one query sum to 1",
+                 "returns nothing": "the shape of v"}
 
 
 @pytest.mark.parametrize("case", sorted(ONE_HEAD_WRONG))
