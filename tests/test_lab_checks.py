@@ -70,6 +70,14 @@ class Exercise:
         return out.getvalue()
 
 
+def _fill(template: str, parts: dict) -> str:
+    """An answer from a template: each ``{name}`` replaced by ``parts[name]``."""
+    src = textwrap.dedent(template)
+    for k, v in parts.items():
+        src = src.replace("{" + k + "}", v)
+    return src
+
+
 def assert_check_works(ex: Exercise, wrong: str, hint: str):
     """The solution passes (hidden tests too); the stub raises; ``wrong`` fails with a hint matching ``hint``."""
     assert "✓ correct" in ex.run(ex.answer, hidden=True)
@@ -161,17 +169,13 @@ STEP_HINT = {"no zero_grad": "already there", "no clipping": "WITHOUT clipping",
 
 @pytest.mark.parametrize("case", sorted(STEP_WRONG))
 def test_lab02_training_step_check(case):
-    src = textwrap.dedent(_STEP)
-    for k, v in STEP_WRONG[case].items():
-        src = src.replace("{" + k + "}", v)
+    src = _fill(_STEP, STEP_WRONG[case])
     assert_check_works(Exercise(LAB02, "my_train_step"), src, STEP_HINT[case])
 
 
 def test_lab02_training_step_zeroing_after_the_step_is_also_right():
     """The order of 'forget old gradients' is free as long as they are gone before the next backward."""
-    src = textwrap.dedent(_STEP)
-    for k, v in dict(_RIGHT, zero="pass", step="optimizer.step(); optimizer.zero_grad()").items():
-        src = src.replace("{" + k + "}", v)
+    src = _fill(_STEP, dict(_RIGHT, zero="pass", step="optimizer.step(); optimizer.zero_grad()"))
     assert "✓ correct" in Exercise(LAB02, "my_train_step").run(src)
 
 
@@ -209,9 +213,7 @@ T_KEEP_HINT = {"the old k * sigma rule with k = 2": "Student's t", "normal quant
 
 @pytest.mark.parametrize("case", sorted(T_KEEP_WRONG))
 def test_lab03_t_keep_check(case):
-    src = textwrap.dedent(_T_KEEP)
-    for k, v in T_KEEP_WRONG[case].items():
-        src = src.replace("{" + k + "}", v)
+    src = _fill(_T_KEEP, T_KEEP_WRONG[case])
     assert_check_works(Exercise(LAB03, "t_keep"), src, T_KEEP_HINT[case])
 
 
@@ -244,9 +246,7 @@ RATE_HINT = {"returns the count": "share KEPT", "returns the discard share": "sh
 
 @pytest.mark.parametrize("case", sorted(RATE_WRONG))
 def test_lab03_false_keep_rate_check(case):
-    src = textwrap.dedent(_RATE)
-    for k, v in RATE_WRONG[case].items():
-        src = src.replace("{" + k + "}", v)
+    src = _fill(_RATE, RATE_WRONG[case])
     assert_check_works(Exercise(LAB03, "false_keep_rate"), src, RATE_HINT[case])
 
 
@@ -282,8 +282,6 @@ def test_lab03_choice_by_likelihood_check(tmp_path, monkeypatch):
     with pytest.raises(NotImplementedError):
         ex.run(ex.stub)
     for case, parts in CHOOSE_WRONG.items():
-        src = textwrap.dedent(_CHOOSE)
-        for k, v in parts.items():
-            src = src.replace("{" + k + "}", v)
+        src = _fill(_CHOOSE, parts)
         with pytest.raises(AssertionError, match=CHOOSE_HINT[case]):
             ex.run(src)

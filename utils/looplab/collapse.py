@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import textmetrics as tm
+from .checks import whole
 from .data import atomic_write_text  # noqa: F401  (the chain store writes through it)
 
 MODES = ("replace", "accumulate")
@@ -44,12 +45,6 @@ ESTIMATORS = ("mle", "unbiased")
 # ============================================================================================
 # 1. The Gaussian toy
 # ============================================================================================
-
-def _check_int(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name}={value!r} must be a whole number >= {lo}")
-    return int(value)
-
 
 def _check_choice(name: str, value, choices: Sequence[str]) -> str:
     if value not in choices:
@@ -156,9 +151,9 @@ def gaussian_chains(chains: int = 1000, samples: int = 100, generations: int = 1
     ``mode="replace"``: the training data is the newest M points only.
     ``mode="accumulate"``: the training data is every point drawn so far (real + all synthetic).
     """
-    chains = _check_int("chains", chains, 1)
-    m = _check_int("samples", samples, 2)
-    generations = _check_int("generations", generations, 1)
+    chains = whole("chains", chains, 1)
+    m = whole("samples", samples, 2)
+    generations = whole("generations", generations, 1)
     _check_choice("mode", mode, MODES)
     _check_choice("estimator", estimator, ESTIMATORS)
     if not (sigma0 > 0):
@@ -194,7 +189,7 @@ def expected_variance(n, samples: int, sigma0: float = 1.0, estimator: str = "ml
     E[v_n | v_{n-1}] = (M-1)/M * v_{n-1} for the MLE fit, and v_{n-1} for the unbiased fit. By the
     tower rule E[var_n] = sigma0^2 ((M-1)/M)^n (MLE) and sigma0^2 (unbiased).
     """
-    m = _check_int("samples", samples, 2)
+    m = whole("samples", samples, 2)
     _check_choice("estimator", estimator, ESTIMATORS)
     n = np.asarray(n, dtype=np.float64)
     d = m if estimator == "mle" else m - 1
@@ -220,7 +215,7 @@ def typical_variance(n, samples: int, sigma0: float = 1.0, estimator: str = "mle
     E[log R] = psi((M-1)/2) + log(2/d) < 0 for BOTH estimators: the typical chain collapses even
     when the mean variance does not.
     """
-    m = _check_int("samples", samples, 2)
+    m = whole("samples", samples, 2)
     _check_choice("estimator", estimator, ESTIMATORS)
     d = m if estimator == "mle" else m - 1
     e_log_r = digamma((m - 1) / 2) + math.log(2 / d)
@@ -439,12 +434,12 @@ class ChainConfig:
         _check_choice("mode", self.mode, CHAIN_MODES)
         for name, lo in (("generations", 1), ("steps", 1), ("docs", 1), ("doc_bytes", 1), ("seed", 0),
                          ("eval_batches", 1), ("batch_size", 1), ("corpus_max_bytes", 0)):
-            _check_int(name, getattr(self, name), lo)
+            whole(name, getattr(self, name), lo)
         if self.real_docs is not None:
-            _check_int("real_docs", self.real_docs, 0)
+            whole("real_docs", self.real_docs, 0)
         for name in ("gen0_steps", "gen0_seed", "last_docs"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
+                whole(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
         if not (0.0 < self.real_frac < 1.0):
             raise ValueError(f"real_frac={self.real_frac!r} must lie strictly between 0 and 1")
         if not (self.temperature > 0):
@@ -452,7 +447,7 @@ class ChainConfig:
         if self.top_p is not None and not (0.0 < self.top_p <= 1.0):
             raise ValueError(f"top_p={self.top_p!r} must lie in (0, 1] (or None for no truncation)")
         if self.top_k is not None:
-            _check_int("top_k", self.top_k, 1)
+            whole("top_k", self.top_k, 1)
 
     @classmethod
     def from_scale(cls, scale, **overrides) -> "ChainConfig":
@@ -507,8 +502,8 @@ def real_docs(text: str, n: int, doc_bytes: int, seed: int, source: str = "real"
     They have the shape of the synthetic documents (the model is prompted with a newline), so a
     real and a synthetic training set of the same size are comparable.
     """
-    n = _check_int("n", n, 1)
-    doc_bytes = _check_int("doc_bytes", doc_bytes, 1)
+    n = whole("n", n, 1)
+    doc_bytes = whole("doc_bytes", doc_bytes, 1)
     if len(text) < doc_bytes + 2:
         raise ValueError(f"the real text ({len(text)} chars) is shorter than one document ({doc_bytes})")
     rng = np.random.default_rng(seed)
@@ -785,7 +780,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
 
     c = config
     device = device or _device()
-    total = _check_int("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
+    total = whole("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
     fr = [float(f) for f in fractions]
     for f in fr:
         if not (0.0 <= f <= 1.0):

@@ -16,6 +16,7 @@ import math
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 
 from .checks import number, whole
 from .model import ModelConfig, build_model, flops_per_token, n_params
@@ -174,6 +175,14 @@ def lm_loss(model, x, y):
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
+@lru_cache(maxsize=None)
+def _default_precision(device_type: str):
+    """One :class:`looplab.accel.Precision` per device type for callers that pass none (on CUDA
+    with fp16 its gradient scaler must outlive a step: a fresh one each step would never adapt)."""
+    from .accel import Precision
+    return Precision(device_type)
+
+
 def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision=None) -> float:
     """One optimisation step; returns the training loss (nats/token) before the update.
 
@@ -182,9 +191,7 @@ def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precis
     """
     import torch
 
-    from .accel import Precision
-
-    prec = precision if precision is not None else Precision(x.device)
+    prec = precision if precision is not None else _default_precision(x.device.type)
     for g in optimizer.param_groups:
         g["lr"] = lr
     with prec.autocast():
