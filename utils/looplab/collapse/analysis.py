@@ -1,0 +1,76 @@
+"""Reading collapse chains (lesson 04): the chains as one table, seed spread, and the small
+synthetic-fraction sweep."""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..checks import whole
+from .chain import ChainResult, _device, _load_splits
+from .chain_config import ChainConfig, chain_train_config
+from .documents import Doc, decode_tokens, docs_to_tokens, real_docs
+
+def chains_table(results: Sequence[ChainResult]):
+    """Every chain's :meth:`ChainResult.table` stacked, with columns ``chain``, ``mode``, ``seed``."""
+    import pandas as pd
+    frames = []
+    for r in results:
+        t = r.table().reset_index()
+        t.insert(1, "mode", r.config.mode)
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True)
+
+
+def seed_spread(table, metric: str = "val_bpb", by: str = "mode"):
+    """Per ``by`` and generation: mean, min, max and range (max - min) of ``metric`` over seeds."""
+    g = table.groupby([by, "generation"])[metric]
+    out = g.agg(["mean", "min", "max", "count"])
+    out["range"] = out["max"] - out["min"]
+    return out
+
+
+def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc], config: ChainConfig, *,
+                             total_docs: int | None = None, seeds: Sequence[int] = (0,), data=None,
+                             progress: bool = True, device: str | None = None):
+    """Train one model per (fraction, seed) on a mix of real and synthetic docs; val_bpb on real text.
+
+    Each training set holds ``total_docs`` documents (default ``4 * config.docs``), of which
+    ``round(f * total_docs)`` are synthetic (drawn without replacement from ``synthetic``), the
+    rest real (random line-start windows of the real training split). Fractions down to about 1 in
+    1000 follow Dohmatob et al. 2025 ("Strong Model Collapse", ICLR), who find that even such
+    small synthetic fractions can stop the gains from more data at scale. Returns a DataFrame with
+    one row per run: fraction, seed, synthetic_docs, val_bpb.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+    from ..train import train, Budget
+
+    c = config
+    device = device or _device()
+    total = whole("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
+    fr = [float(f) for f in fractions]
+    for f in fr:
+        if not (0.0 <= f <= 1.0):
+            raise ValueError(f"fraction {f!r} must lie in [0, 1]")
+        if round(f * total) > len(synthetic):
+            raise ValueError(f"fraction {f} of {total} docs needs {round(f * total)} synthetic docs, "
+                             f"only {len(synthetic)} given; lower total_docs or sample more")
+    splits = data if data is not None else _load_splits(c)
+    train_text, val_tokens = decode_tokens(splits.train), splits.val
+    rows = []
+    runs = [(f, s) for s in seeds for f in fr]
+    for f, s in tqdm(runs, desc="synthetic fraction", disable=not progress, leave=False):
+        n_syn = round(f * total)
+        rng = np.random.default_rng(20_000 + s)
+        syn = [synthetic[i] for i in rng.choice(len(synthetic), size=n_syn, replace=False)] if n_syn else []
+        real = real_docs(train_text, total - n_syn, c.doc_bytes, seed=30_000 + s, source=c.corpus) \
+            if n_syn < total else []
+        tokens = docs_to_tokens(real + syn, seed=s)
+        t0 = time.perf_counter()
+        res = train(chain_train_config(c, seed=s), Budget(steps=c.steps), train_tokens=tokens,
+                    val_tokens=val_tokens, progress=False, device=device, measure_peak=False)
+        rows.append({"fraction": f, "seed": s, "synthetic_docs": n_syn, "total_docs": total,
+                     "val_bpb": float(res.val_bpb), "wall_s": time.perf_counter() - t0})
+    return pd.DataFrame(rows)
