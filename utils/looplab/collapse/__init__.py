@@ -36,4 +36,4 @@ from .chain_config import CHAIN_MODES, SAMPLING_FIELDS, ChainConfig, Select, cha
 from .documents import Doc, decode_tokens, docs_to_tokens, provenance_counts, real_docs, weights_hash  # noqa: F401
 from .gaussian import (ESTIMATORS, MODES, GaussianChains, digamma, expected_variance, fit_gaussian,  # noqa: F401
                        gaussian_chains, tail_probability, typical_variance)
-from .store import ChainStore, atomic_write_json, atomic_write_jsonl, read_jsonl  # noqa: F401
+from .store import ChainStore, atomic_write_json, atomic_write_jsonl, read_jsonl  # noqa: F401  (atomic_write_json: looplab.files)

@@ -1,19 +1,14 @@
 """The on-disk chain store (lesson 04): atomic JSON / JSONL, so an interrupted chain resumes."""
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..data import atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .documents import Doc
-
-def atomic_write_json(path: str | Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
-
 
 def atomic_write_jsonl(path: str | Path, rows: Sequence[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
@@ -74,14 +69,9 @@ class ChainStore:
         d = self.gen_dir(k)
         if model is not None:
             import torch
-            fd, tmp = tempfile.mkstemp(prefix=".model.pt.", suffix=".tmp", dir=self._mk(d))
-            os.close(fd)
-            try:
-                torch.save(model.state_dict(), tmp)
-                os.replace(tmp, d / "model.pt")
-            except BaseException:
-                os.unlink(tmp)             # a failed save leaves neither a temp file nor a broken model.pt
-                raise
+            buf = io.BytesIO()
+            torch.save(model.state_dict(), buf)
+            atomic_write_bytes(self._mk(d) / "model.pt", buf.getvalue())
         atomic_write_jsonl(d / "docs.jsonl", [doc.to_json() for doc in docs])
         atomic_write_json(d / "metrics.json", metrics)   # last: marks the generation done
 
