@@ -63,6 +63,14 @@ def test_byte_tokenizer_round_trip():
         tok.decode([300])
 
 
+def test_decode_tokens_is_the_tokenizers_inverse_and_marks_broken_utf8():
+    from looplab.data import decode_tokens
+    s = "Grüße ✓\n"
+    ids = torch.tensor(ByteTokenizer().encode(s))
+    assert decode_tokens(ids) == s
+    assert decode_tokens(ids[:3]) == "Gr\ufffd"          # half of the two-byte "ü"
+
+
 def test_splits_deterministic_disjoint_and_sealed():
     c = load_text("kjv", max_bytes=300_000)
     a, b = make_splits(c), make_splits(c)

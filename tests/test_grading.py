@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from looplab import grading as gr
-from looplab.collapse import ChainConfig, decode_tokens, run_chain
-from looplab.data import default_splits
+from looplab.collapse import ChainConfig, run_chain
+from looplab.data import decode_tokens, default_splits
 from looplab.model import ModelConfig, build_model
 from looplab.ngram import NGramLM
 from looplab.train import lm_loss

@@ -5,10 +5,9 @@ import pytest
 
 import looplab.config as config
 from looplab.config import SCALES
-from looplab.economics import lesson02_run_flops
 from looplab.model import flops_per_token
 from looplab.research.runner import Runner
-from looplab.sizing import A100, H100, T4, Work, cpu_machine, laptop, lesson_work, sizing_table
+from looplab.sizing import A100, H100, T4, Work, cpu_machine, laptop, lesson02_run_flops, lesson_work, sizing_table
 from looplab.train import TrainConfig
 
 LESSONS = ("00", "01", "02", "03", "04", "05")
@@ -45,11 +44,27 @@ def test_faster_chips_are_faster_and_the_launch_floor_counts():
 
 
 def test_lesson02_count_is_the_course_count():
-    """One home for the FLOP count: the training run equals economics.lesson02_run_flops."""
+    """One home for the FLOP count: the training run equals sizing.lesson02_run_flops."""
     for s in SCALES.values():
         w = Work()
         w.add_training(TrainConfig.from_scale(s), s.train_steps, evals=0)
         assert w.train_flops == pytest.approx(lesson02_run_flops(s)["flops"], rel=1e-12)
+
+
+def test_lesson02_run_flops_uses_training_core():
+    s = SCALES["smoke"]
+    r = lesson02_run_flops(s)
+    assert r["tokens"] == s.train_steps * s.batch_size * s.block_size
+    assert r["flops"] > 6 * r["n_params"] * r["tokens"]  # 6N plus attention
+    assert "looplab.train" in r["how"]
+
+
+def test_economics_keeps_the_old_name_without_importing_the_trainer():
+    import subprocess
+    import sys
+    code = ("import sys, looplab.economics as E; assert 'looplab.train' not in sys.modules; "
+            "from looplab.sizing import lesson02_run_flops as f; assert E.lesson02_run_flops is f")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_lesson03_experiment_is_the_runners_budget():

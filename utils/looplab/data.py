@@ -265,6 +265,12 @@ class ByteTokenizer:
         return "ByteTokenizer(vocab_size=256)"
 
 
+def decode_tokens(tokens) -> str:
+    """Byte token ids (a 1-D tensor) back to text; a broken UTF-8 sequence becomes U+FFFD."""
+    import numpy as np
+    return np.asarray(tokens.cpu(), dtype=np.uint8).tobytes().decode("utf-8", errors="replace")
+
+
 class BPETokenizer:
     """An optional byte-level BPE trained with Hugging Face ``tokenizers`` (same encode/decode).
 

@@ -447,36 +447,12 @@ def load_epoch_costs(folder):
 
 
 # ----------------------------------------------------------------------------------------------
-# Your machine, lesson 02's run
+# Your machine
 # ----------------------------------------------------------------------------------------------
 def machine_flops(device: str = "cpu") -> float:
     """This machine's measured dense fp32 matmul FLOP/s (:func:`looplab.hardware.peak_flops`)."""
     from .hardware import peak_flops
     return peak_flops(device)
-
-
-def lesson02_run_flops(scale) -> dict:
-    """FLOPs of lesson 02's default training run at ``scale`` (a :class:`looplab.config.Scale`).
-
-    Uses the training core's own settings and count (``looplab.train.TrainConfig.from_scale`` and
-    ``looplab.model.flops_per_token``) when they import; otherwise the ``6 N D`` formula with
-    ``N ~ 12 L d^2`` (+ embeddings) from the scale's sizes, and says so in ``how``.
-    Tokens = ``train_steps * batch_size * block_size``.
-    """
-    try:
-        from .model import flops_per_token, matmul_params
-        from .train import TrainConfig
-        cfg = TrainConfig.from_scale(scale)
-        mcfg = cfg.model_config()
-        tokens = scale.train_steps * cfg.batch_size * cfg.block_size
-        return {"flops": flops_per_token(mcfg) * tokens, "n_params": matmul_params(mcfg), "tokens": tokens,
-                "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
-    except ImportError as exc:
-        tokens = scale.train_steps * scale.batch_size * scale.block_size
-        n = 12 * scale.n_layer * scale.n_embd ** 2 + (256 + scale.block_size) * scale.n_embd
-        return {"flops": training_flops(n, tokens), "n_params": n, "tokens": tokens,
-                "how": f"FALLBACK: 6ND estimate from the scale's sizes, N ~ 12 L d^2 + embeddings "
-                       f"(the training core did not import: {exc})"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -507,3 +483,12 @@ def screening_value(big_cost: float, p_good: float, small_cost: float, tpr: floa
     with_ = cost_per_success(big_cost, p_good, small_cost, tpr, fpr)
     return {"without_screening": without, "with_screening": with_, "saved": without - with_,
             "saved_fraction": (without - with_) / without}
+
+
+def __getattr__(name: str):
+    # lesson 01 calls E.lesson02_run_flops; its home is looplab.sizing (it counts a training run).
+    # Looked up on use, so this module never imports the training core (which imports this one).
+    if name == "lesson02_run_flops":
+        from .sizing import lesson02_run_flops
+        return lesson02_run_flops
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -114,6 +114,22 @@ class Work:
         return s / 60.0
 
 
+def lesson02_run_flops(scale: Scale) -> dict:
+    """FLOPs of lesson 02's default training run at ``scale`` (lesson 01 prices it).
+
+    The training core's own settings and count: ``looplab.train.TrainConfig.from_scale`` and
+    ``looplab.model.flops_per_token`` (6N + attention), the count :class:`Work` adds up.
+    Tokens = ``train_steps * batch_size * block_size``.
+    """
+    from .model import flops_per_token, matmul_params
+    from .train import TrainConfig
+    cfg = TrainConfig.from_scale(scale)
+    mcfg = cfg.model_config()
+    tokens = scale.train_steps * cfg.batch_size * cfg.block_size
+    return {"flops": flops_per_token(mcfg) * tokens, "n_params": matmul_params(mcfg), "tokens": tokens,
+            "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
+
+
 LESSON03_FAMILIES = 6   # random, hill-climb, TPE, CMA-ES, LLM, centaur (lesson 03's proposers_for)
 LESSON05_STRATEGIES = 6  # lesson 05's STRATS (the design's six cells)
 

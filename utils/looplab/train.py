@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 
 from .checks import number, whole
+from .economics import cost_of_flops
 from .model import ModelConfig, build_model, flops_per_token, n_params
 
 SCHEDULES = ("cosine", "linear", "constant")
@@ -248,7 +249,7 @@ class TrainResult:
     train_loss: float        # mean of the last 10% of steps' losses
     val_loss: float
     val_bpb: float
-    cost_usd: float | None   # the same FLOPs rented on a GPU (looplab.economics), None if unavailable
+    cost_usd: float | None   # the same FLOPs rented on a GPU (looplab.economics), None if that fails
     cost_note: str
     history: list = field(repr=False, default_factory=list)
     val_history: list = field(repr=False, default_factory=list)
@@ -270,10 +271,6 @@ class TrainResult:
 
 
 def _cost(flops: float):
-    try:
-        from .economics import cost_of_flops
-    except ImportError:
-        return None, "looplab.economics not available: no cost estimate"
     try:
         return float(cost_of_flops(flops)), "cost_of_flops(flops) with looplab.economics defaults"
     except Exception as e:  # keep training results even if the cost table is unhappy
