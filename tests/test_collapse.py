@@ -279,6 +279,27 @@ def test_accumulate_mix_and_shared_gen0(splits):
         C.run_chain(_tiny(mode="accumulate", seed=3), data=splits, progress=False, share_gen0=rep)
 
 
+def test_accumulate_subsample_trains_on_a_fixed_size_draw_of_the_pool(splits, tmp_path):
+    """Kazdan et al.'s third workflow: the pool accumulates, each generation trains on as many docs as generation 0."""
+    acc = C.run_chain(_tiny(mode="accumulate", generations=3), data=splits, progress=False)
+    sub = C.run_chain(_tiny(mode="accumulate-subsample", generations=3), tmp_path / "sub", data=splits,
+                      progress=False, share_gen0=acc, save_models=True)
+    n = sub.config.docs
+    assert [m["train_docs"] for m in acc.metrics] == [n, 2 * n, 3 * n]
+    assert [m["train_docs"] for m in sub.metrics] == [n, n, n]
+    assert sub.docs[0] == acc.docs[0]                    # same writer, same samples
+    prov = sub.metrics[2]["train_provenance"]
+    assert set(prov) <= {"real", "gen0", "gen1"} and len(prov) >= 2    # a draw from all three sources
+    assert sum(prov.values()) < sum(acc.metrics[2]["train_provenance"].values())
+    again = C.run_chain(_tiny(mode="accumulate-subsample", generations=3), data=splits, progress=False,
+                        share_gen0=acc)
+    assert [m["val_bpb"] for m in again.metrics] == [m["val_bpb"] for m in sub.metrics]   # the draw is seeded
+    # the weights were kept (save_models) and load back to the model that wrote generation 2
+    assert C.weights_hash(sub.load_model(2)) == sub.metrics[2]["model_id"].rsplit("@", 1)[1]
+    with pytest.raises(ValueError, match="real_docs >= 1"):
+        _tiny(mode="accumulate-subsample", real_docs=0)
+
+
 def test_select_hook_filters_next_training_set(splits):
     calls = []
 

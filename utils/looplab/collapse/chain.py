@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,8 +191,12 @@ def _train_generation(c: ChainConfig, k: int, real_train: list[Doc], train_text:
         train_docs = real_train
     elif c.mode == "replace":
         train_docs = prev
-    elif c.mode == "accumulate":
+    elif c.mode in ("accumulate", "accumulate-subsample"):
         train_docs = real_train + [all_docs[j][i] for j in range(k) for i in selected[j]]
+        if c.mode == "accumulate-subsample":     # the pool grows, the training set stays generation 0's size
+            pick = np.random.default_rng(c.seed * 1000 + k).choice(len(train_docs), size=len(real_train),
+                                                                    replace=False)
+            train_docs = [train_docs[i] for i in sorted(pick)]
     elif c.mode == "real":          # as many fresh real documents as the synthetic chains keep
         train_docs = real_docs(train_text, len(prev), c.doc_bytes, seed=c.seed * 1000 + k, source=c.corpus)
     else:  # mix
@@ -208,7 +214,7 @@ def _train_generation(c: ChainConfig, k: int, real_train: list[Doc], train_text:
                 measure_peak=False)
     model = res.model.eval()
     return model, {"val_loss": float(res.val_loss),      # eval_batches fixed batches of the real val split
-                   "val_bpb": float(res.val_bpb), "train_bytes": int(len(tokens)),
+                   "val_bpb": float(res.val_bpb), "train_bytes": int(len(tokens)), "train_docs": len(train_docs),
                    "train_provenance": provenance_counts(train_docs), "steps": int(res.steps),
                    "tokens_per_s": float(res.tokens_per_s), "train_s": time.perf_counter() - t0}
 

@@ -9,7 +9,7 @@ from ..checks import whole
 from .documents import Doc
 from .gaussian import _check_choice
 
-CHAIN_MODES = ("replace", "accumulate", "mix", "real")
+CHAIN_MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "real")
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 
 Select = Callable[[list[Doc], int], list[Doc]]
@@ -21,7 +21,10 @@ class ChainConfig:
     """Everything that decides a language-model collapse chain (saved with it, checked on resume).
 
     ``mode``: ``"replace"`` (generation k+1 trains only on generation k's samples),
-    ``"accumulate"`` (real text + every generation's samples so far) or ``"mix"`` (generation k's
+    ``"accumulate"`` (real text + every generation's samples so far), ``"accumulate-subsample"``
+    (the same growing pool, but each generation trains on a random subsample of it as large as
+    generation 0's real set: Kazdan et al. 2024, "Collapse or Thrive?", arXiv:2410.16713, whose
+    third workflow holds the data per generation fixed), ``"mix"`` (generation k's
     samples plus real text, ``real_frac`` of the bytes real) or ``"real"`` (the no-synthetic control:
     generation k+1 trains on as many fresh REAL documents as generation k kept). Generation 0 always trains on
     ``real_docs`` real documents of ``doc_bytes`` bytes each (``None``: as many as one generation
@@ -66,6 +69,9 @@ class ChainConfig:
             whole(name, getattr(self, name), lo)
         if self.real_docs is not None:
             whole("real_docs", self.real_docs, 0)
+        if self.mode == "accumulate-subsample" and self.real_docs == 0:
+            raise ValueError("mode='accumulate-subsample' subsamples documents, so it needs real_docs >= 1 "
+                             "(real_docs=0 trains generation 0 on the whole text as one document)")
         for name in ("gen0_steps", "gen0_seed", "last_docs"):
             if getattr(self, name) is not None:
                 whole(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
