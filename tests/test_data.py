@@ -3,7 +3,7 @@ import pytest
 import torch
 from fake_servers import FileServer
 
-from looplab.data import (BPETokenizer, ByteTokenizer, Corpus, default_splits, get_batch, load_text,
+from looplab.data import (ByteTokenizer, Corpus, default_splits, get_batch, load_text,
                           make_splits)
 
 
@@ -112,16 +112,6 @@ def test_get_batch_shapes_targets_and_seed():
         get_batch(sp.train, 0, 32)
     with pytest.raises(ValueError, match="block_size"):
         get_batch(torch.arange(10), 2, 32)
-
-
-def test_bpe_tokenizer_compresses_and_round_trips():
-    text = load_text("kjv", max_bytes=100_000).text
-    bpe = BPETokenizer(text, vocab_size=400)
-    s = "And God said, Let there be light"
-    assert bpe.decode(bpe.encode(s)) == s
-    assert bpe.bytes_per_token(text[:20_000]) > 1.5
-    with pytest.raises(ValueError, match="vocab_size=100"):
-        BPETokenizer(text, vocab_size=100)
 
 
 def test_online_corpora_download_through_the_real_client_and_cache(monkeypatch, tmp_path):

@@ -236,7 +236,7 @@ def load_text(name: str = "kjv", max_bytes: int = 0) -> Corpus:
     )
 
 
-# -- tokenizers ----------------------------------------------------------------------------------
+# -- the tokenizer -------------------------------------------------------------------------------
 
 class ByteTokenizer:
     """Byte-level tokenizer: token id = UTF-8 byte value, so the vocabulary is exactly 256.
@@ -269,38 +269,6 @@ def decode_tokens(tokens) -> str:
     """Byte token ids (a 1-D tensor) back to text; a broken UTF-8 sequence becomes U+FFFD."""
     import numpy as np
     return np.asarray(tokens.cpu(), dtype=np.uint8).tobytes().decode("utf-8", errors="replace")
-
-
-class BPETokenizer:
-    """An optional byte-level BPE trained with Hugging Face ``tokenizers`` (same encode/decode).
-
-    With BPE one token covers several bytes, so bits per byte = loss_bits_per_token * tokens / bytes
-    (see :meth:`bytes_per_token`).
-    """
-
-    def __init__(self, text: str, vocab_size: int = 512):
-        whole("vocab_size", vocab_size, 257, 65536, note=" (256 bytes + merges)")
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-        tok.train_from_iterator([text[i:i + 10_000] for i in range(0, len(text), 10_000)], trainer)
-        self.tok = tok
-        self.vocab_size = tok.get_vocab_size()
-
-    def encode(self, text: str) -> list[int]:
-        return self.tok.encode(text).ids
-
-    def decode(self, ids) -> str:
-        if hasattr(ids, "tolist"):
-            ids = ids.tolist()
-        return self.tok.decode(list(ids))
-
-    def bytes_per_token(self, text: str) -> float:
-        return len(text.encode("utf-8")) / max(1, len(self.encode(text)))
 
 
 # -- splits --------------------------------------------------------------------------------------
