@@ -113,3 +113,21 @@ def test_dry_run_fails_on_a_must_hold_verdict_that_does_not_hold(tmp_path):
     assert course.main(["--scale", "smoke", "--lessons", str(lessons), "--out", str(out)]) == 0
     summary = (out / "summary.csv").read_text()
     assert "peak_mb" in summary and "seconds_at_reference" in summary
+
+
+def test_one_sided_t_matches_scipy_and_holds_its_false_positive_rate():
+    import numpy as np
+    from scipy import stats
+    from looplab.verdict import one_sided_t
+    d = [0.3, 0.1, 0.25, -0.05]
+    t, p = one_sided_t(d)
+    ref = stats.ttest_1samp(d, 0.0, alternative="greater")
+    assert abs(t - ref.statistic) < 1e-9 and abs(p - ref.pvalue) < 1e-9
+    rng = np.random.default_rng(0)                  # 3 seeds of pure noise: rejects about 5% of the time
+    rate = np.mean([one_sided_t(rng.standard_normal(3))[1] <= 0.05 for _ in range(4000)])
+    assert 0.04 < rate < 0.06
+    assert one_sided_t([0.2, 0.2, 0.2]) == (float("inf"), 0.0) and one_sided_t([0, 0]) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        one_sided_t([1.0])
+    with pytest.raises(ValueError, match="finite"):
+        one_sided_t([1.0, float("nan")])

@@ -163,6 +163,26 @@ def t_quantile(q: float, df: int) -> float:
     return float(stats.t.ppf(q, df))
 
 
+def one_sided_t(diffs: Sequence[float]) -> tuple[float, float]:
+    """``(t, p)`` of a one-sided t-test that the mean of paired differences is > 0 (df = n - 1).
+
+    Under normal noise around zero, ``p <= alpha`` happens with probability ``alpha``. Without
+    spread (every difference equal) t is +-inf by the sign of the mean (p 0 or 1), or 0 (p 1).
+    """
+    from scipy import stats
+    d = [float(x) for x in diffs]
+    if len(d) < 2:
+        raise ValueError(f"a paired t-test needs at least 2 differences (2 seeds), got {len(d)}")
+    if not all(math.isfinite(x) for x in d):
+        raise ValueError(f"paired differences must be finite, got {d}")
+    mean = sum(d) / len(d)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1))
+    if sd <= 1e-12 * max(1.0, abs(mean)):
+        return (math.copysign(math.inf, mean), 0.0 if mean > 0 else 1.0) if mean != 0 else (0.0, 1.0)
+    t = mean / (sd / math.sqrt(len(d)))
+    return float(t), float(stats.t.sf(t, len(d) - 1))
+
+
 def t_keep_factor(n: int, alpha: float = 0.05) -> float:
     """k such that "gain > k * sigma_hat" keeps a null change with probability ``alpha``.
 

@@ -30,7 +30,7 @@ One import for the lesson (``from looplab import collapse``); each idea has one 
 """
 from __future__ import annotations
 
-from .analysis import chains_table, seed_spread, synthetic_fraction_sweep  # noqa: F401
+from .analysis import chains_table, per_seed_slopes, seed_spread, synthetic_fraction_sweep  # noqa: F401
 from .chain import ChainResult, run_chain  # noqa: F401
 from .chain_config import CHAIN_MODES, SAMPLING_FIELDS, ChainConfig, Select, chain_train_config  # noqa: F401
 from .documents import Doc, decode_tokens, docs_to_tokens, provenance_counts, real_docs, weights_hash  # noqa: F401

@@ -31,6 +31,23 @@ def seed_spread(table, metric: str = "val_bpb", by: str = "mode"):
     return out
 
 
+def per_seed_slopes(table, mode: str, metric: str = "val_bpb", first: int = 1, chain: str | None = None):
+    """Per seed, the least-squares slope of ``metric`` over generations ``first``..last of a mode's chains.
+
+    ``table`` is :func:`chains_table`'s; ``chain`` picks chains by name prefix instead of ``mode``
+    (e.g. the top-p chains, whose mode is ``replace``). Returns ``(seeds, slopes)``, each seed's
+    chains needing at least two generations from ``first`` on.
+    """
+    t = table[table["chain"].str.startswith(chain)] if chain is not None else table[table["mode"] == mode]
+    wide = t.pivot_table(index="seed", columns="generation", values=metric)
+    gens = [g for g in wide.columns if g >= first]
+    if len(gens) < 2:
+        raise ValueError(f"a slope needs two generations from {first} on; the chains have {list(wide.columns)}")
+    x = np.asarray(gens, dtype=float)
+    slopes = np.array([np.polyfit(x, wide.loc[s, gens].to_numpy(float), 1)[0] for s in wide.index])
+    return list(wide.index), slopes
+
+
 def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc], config: ChainConfig, *,
                              total_docs: int | None = None, seeds: Sequence[int] = (0,), data=None,
                              progress: bool = True, device: str | None = None):
