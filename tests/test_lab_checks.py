@@ -285,3 +285,38 @@ def test_lab03_choice_by_likelihood_check(tmp_path, monkeypatch):
         src = _fill(_CHOOSE, parts)
         with pytest.raises(AssertionError, match=CHOOSE_HINT[case]):
             ex.run(src)
+
+
+_LOOP = """
+    def my_train(config, steps, train_tokens):
+        model = build_model(config.model_config(), seed=config.seed)
+        model.train()
+        optimizer = make_optimizer(model, config)
+        batches = torch.Generator().manual_seed(config.seed + 1)
+        lrs, losses = [], []
+        for step in range(steps):
+            lr = {lr}
+            x, y = get_batch(train_tokens, config.batch_size, config.block_size, {gen})
+            losses.append(my_train_step(model, optimizer, x, y, lr{clip}))
+            lrs.append(lr)
+        return lrs, losses
+    """
+_LOOP_RIGHT = dict(lr="my_lr(step / steps, config.lr, config.warmup_frac, config.min_lr_ratio)", gen="batches",
+                   clip=", config.grad_clip")
+LOOP_WRONG = {
+    "progress counted after the step": dict(_LOOP_RIGHT, lr="my_lr((step + 1) / steps, config.lr, config.warmup_frac, "
+                                                            "config.min_lr_ratio)"),
+    "no schedule": dict(_LOOP_RIGHT, lr="config.lr"),
+    "the config's warm-up ignored": dict(_LOOP_RIGHT, lr="my_lr(step / steps, config.lr)"),
+    "a fresh generator every step": dict(_LOOP_RIGHT, gen="torch.Generator().manual_seed(config.seed + 1)"),
+    "the default clip, not the config's": dict(_LOOP_RIGHT, clip=""),
+}
+LOOP_HINT = {"progress counted after the step": "progress 0", "no schedule": "never changes",
+             "the config's warm-up ignored": "warmup_frac", "a fresh generator every step": "never a fresh one",
+             "the default clip, not the config's": "config.grad_clip"}
+
+
+@pytest.mark.parametrize("case", sorted(LOOP_WRONG))
+def test_lab02_training_loop_check(case):
+    src = _fill(_LOOP, LOOP_WRONG[case])
+    assert_check_works(Exercise(LAB02, "my_train"), src, LOOP_HINT[case])
