@@ -31,15 +31,13 @@ def seed_spread(table, metric: str = "val_bpb", by: str = "mode"):
     return out
 
 
-def per_seed_slopes(table, mode: str, metric: str = "val_bpb", first: int = 1, chain: str | None = None):
+def per_seed_slopes(table, mode: str, metric: str = "val_bpb", first: int = 1):
     """Per seed, the least-squares slope of ``metric`` over generations ``first``..last of a mode's chains.
 
-    ``table`` is :func:`chains_table`'s; ``chain`` picks chains by name prefix instead of ``mode``
-    (e.g. the top-p chains, whose mode is ``replace``). Returns ``(seeds, slopes)``, each seed's
-    chains needing at least two generations from ``first`` on.
+    ``table`` is :func:`chains_table`'s (filter it first to compare chains over the same
+    generations). Returns ``(seeds, slopes)``; each seed needs two generations from ``first`` on.
     """
-    t = table[table["chain"].str.startswith(chain)] if chain is not None else table[table["mode"] == mode]
-    wide = t.pivot_table(index="seed", columns="generation", values=metric)
+    wide = table[table["mode"] == mode].pivot_table(index="seed", columns="generation", values=metric)
     gens = [g for g in wide.columns if g >= first]
     if len(gens) < 2:
         raise ValueError(f"a slope needs two generations from {first} on; the chains have {list(wide.columns)}")
