@@ -14,7 +14,7 @@ import pytest
 from looplab.research.ledger import Ledger
 from looplab.research.loop import ResearchLoop, SealedError
 from looplab.research.proposers import RandomProposer, TPEProposer, check
-from looplab.research.signoff import AutoApprove, Decision, Scripted, SignOffPanel, default_signoff
+from looplab.research.signoff import AutoApprove, Decision, Scripted, SignOffPanel, Widgets, default_signoff
 from research_support import smoke_runner, smoke_space
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +148,7 @@ def test_auto_approve_is_announced(capsys, monkeypatch):
     assert isinstance(pol, AutoApprove)
     assert "SIGN-OFF POLICY: auto-approve" in capsys.readouterr().out
     monkeypatch.setenv("LOOPLAB_SIGNOFF", "widgets")
-    assert default_signoff() == "widgets"
+    assert isinstance(default_signoff(), Widgets) and default_signoff().interactive
     monkeypatch.setenv("LOOPLAB_SIGNOFF", "maybe")
     with pytest.raises(ValueError, match="widgets' or 'auto"):
         default_signoff()
@@ -256,3 +256,53 @@ def test_hill_climber_moves_one_step_from_the_best_and_never_repeats(tmp_path):
     a = HillClimbProposer(0).propose(loop.space, hist, st["incumbent"], 9)
     b = HillClimbProposer(0).propose(loop.space, hist, st["incumbent"], 9)
     assert a.valid and a.config == b.config
+
+
+class _Fake:
+    """A run function that trains nothing: val_bpb falls with every run (so runs are kept)."""
+
+    def __init__(self):
+        self.n = 0
+
+    def run(self, config, seed):
+        self.n += 1
+        return {"val_bpb": 3.0 - 0.1 * self.n + 0.001 * seed, "flops": 1.0}, f"model-{self.n}"
+
+    def __call__(self, config, seed):
+        return self.run(config, seed)[0]
+
+
+class _CountingLedger(Ledger):
+    reads = 0
+
+    def records(self):
+        self.reads += 1
+        return super().records()
+
+
+def test_the_loop_reads_its_ledger_once_per_step(tmp_path):
+    ledger = _CountingLedger(tmp_path / "l.jsonl")
+    loop = ResearchLoop(smoke_space(), _Fake(), ledger, k=0.0, signoff=AutoApprove(announce=False), verbose=False)
+    loop.baseline(2, progress=False)
+    ledger.reads = 0
+    recs = loop.run(RandomProposer(0), 5, progress=True)
+    assert len(recs) == 5 and {r["status"] for r in recs} == {"kept"}
+    assert ledger.reads <= 5 + 3, f"{ledger.reads} reads of the ledger for 5 experiments"
+    assert [r["exp"] for r in ledger.records()] == list(range(1, 8))
+
+
+def test_the_model_comes_separately_from_the_metrics(tmp_path):
+    runner = smoke_runner()
+    metrics, model = runner.run(dict(smoke_space().base), 0)
+    assert "model" not in metrics and all(isinstance(v, (int, float)) for v in metrics.values())
+    assert hasattr(model, "parameters") and sorted(runner(dict(smoke_space().base), 0)) == sorted(metrics)
+    fake = _Fake()
+    loop = ResearchLoop(smoke_space(), fake, tmp_path / "l.jsonl", k=0.0, signoff=AutoApprove(announce=False),
+                        verbose=False)
+    loop.baseline(2, progress=False)
+    rec = loop.run(RandomProposer(0), 1, progress=False)[0]
+    assert rec["status"] == "kept" and "model" not in rec and "_model" not in rec
+    assert loop.models["random"] == (rec["config"], "model-3")
+    seen = []
+    loop.final_test(lambda config, seed, m: seen.append(m) or 1.0, proposer="random")
+    assert seen == ["model-3"]                  # the sealed test grades the kept model, not a retrained one

@@ -31,7 +31,7 @@ def test_no_proc_live_frontend_gets_the_widgets(monkeypatch, tmp_path):
     live, why = so.frontend()
     assert live and "accepts input" in why
     pol = default_signoff()
-    assert isinstance(pol, Widgets) and pol.interactive and pol == "widgets"
+    assert isinstance(pol, Widgets) and pol.interactive
     with pytest.raises(RuntimeError, match="loop.interactive"):
         pol.decide(None)
 
@@ -39,7 +39,7 @@ def test_no_proc_live_frontend_gets_the_widgets(monkeypatch, tmp_path):
 def test_no_proc_headless_runner_auto_approves_and_says_why(monkeypatch, tmp_path, capsys):
     _kernel(monkeypatch, tmp_path, allow_stdin=False)
     pol = default_signoff()
-    assert isinstance(pol, AutoApprove) and not pol.interactive and pol != "widgets"
+    assert isinstance(pol, AutoApprove) and not pol.interactive
     out = capsys.readouterr().out
     assert "SIGN-OFF POLICY: auto-approve" in out and "allow_stdin=False" in out
 

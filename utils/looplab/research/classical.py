@@ -24,12 +24,13 @@ import math
 
 import numpy as np
 
+from .ledger import SLOT_DONE_STATUSES
 from .llm import LLMRequest
 from .proposers import (SYSTEM_PROMPT, LLMProposer, Proposal, Proposer, _round3, batch_size, build_prompt, check,
                         clean_text, pending, tried_configs, untried_moves)
 from .spec import SearchSpace
 
-RUN_DONE = ("kept", "discarded", "failed")
+RUN_DONE = SLOT_DONE_STATUSES
 
 
 def encode(space: SearchSpace, config) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Mapping, Sequence
 
+from .ledger import BASELINE, KEPT
 from .regrade import pick_claims, regrade
 from .store import ClassStore
 from ..checks import whole
@@ -90,8 +91,8 @@ def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], b
     fn, tables, empty = _memo(test_fn), [], []
     for learner, loop in loops:
         recs = [r for r in everything if r["learner"] == learner and r.get("loop", "main") == loop]
-        claims = [r for r in pick_claims(recs, max_claims) if r.get("status") == "kept"]
-        if not claims or not any(r.get("status") == "baseline" for r in recs):
+        claims = [r for r in pick_claims(recs, max_claims) if r.get("status") == KEPT]
+        if not claims or not any(r.get("status") == BASELINE for r in recs):
             empty.append(f"{learner}/{loop}")
             continue
         df = regrade(recs, fn, base_config, seeds, progress=progress, claims=claims)

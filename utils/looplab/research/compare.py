@@ -11,7 +11,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-RUNS = ("kept", "discarded", "failed")
+from .ledger import FAILED, KEPT, REJECTED, SLOT_DONE_STATUSES
+
+RUNS = SLOT_DONE_STATUSES
 
 
 def loop_name(family: str, i: int) -> str:
@@ -29,9 +31,9 @@ def best_so_far(records: Sequence[Mapping], proposer: str, start: float, slots: 
     for r in records:
         if r.get("proposer") != proposer:
             continue
-        if r.get("status") == "kept":
+        if r.get("status") == KEPT:
             best = r["val_bpb"]
-        if r.get("status") in RUNS or (r.get("status") == "rejected" and r.get("slot_done")):
+        if r.get("status") in RUNS or (r.get("status") == REJECTED and r.get("slot_done")):
             out.append(best)
     out = out[:slots]
     return out + [best] * (slots - len(out))
@@ -46,14 +48,14 @@ def loop_table(records: Sequence[Mapping], families: Sequence[str], loops: int, 
             name = loop_name(fam, i)
             mine = [r for r in records if r.get("proposer") == name]
             runs = [r for r in mine if r.get("status") in RUNS]
-            proposals = [r for r in mine if r.get("status") in RUNS + ("rejected",)]
-            kept = [r for r in mine if r.get("status") == "kept"]
+            proposals = [r for r in mine if r.get("status") in RUNS + (REJECTED,)]
+            kept = [r for r in mine if r.get("status") == KEPT]
             llm = [r.get("llm") or {} for r in mine]
             rows.append({"family": fam, "loop": i, "final best val_bpb": min([start] + [r["val_bpb"] for r in kept]),
                          "gain vs baseline": start - min([start] + [r["val_bpb"] for r in kept]),
                          "runs": len(runs), "kept": len(kept),
-                         "invalid rate": sum(r["status"] == "rejected" for r in proposals) / max(1, len(proposals)),
-                         "crash rate": sum(r["status"] == "failed" for r in runs) / max(1, len(runs)),
+                         "invalid rate": sum(r["status"] == REJECTED for r in proposals) / max(1, len(proposals)),
+                         "crash rate": sum(r["status"] == FAILED for r in runs) / max(1, len(runs)),
                          "train TFLOP": sum(r.get("flops") or 0 for r in runs) / 1e12,
                          "LLM TFLOP": sum(x.get("flops") or 0 for x in llm) / 1e12})
     return pd.DataFrame(rows)

@@ -16,6 +16,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+# A record's status, one spelling for the whole package:
+BASELINE = "baseline"     # a replicate of the base config (the noise floor)
+KEPT = "kept"             # ran, and beat the best so far by more than the keep rule's bar
+DISCARDED = "discarded"   # ran, and did not
+FAILED = "failed"         # the run crashed (its slot is spent)
+REJECTED = "rejected"     # never ran: outside the space, or rejected at sign-off
+TEST = "test"             # the one read of the sealed test split for a choice
+PENDING = "pending"       # an in-flight proposal of a batch: never written (Proposer.propose_batch)
+RUN_STATUSES = (KEPT, DISCARDED)                  # ran and was judged by the keep rule
+SLOT_DONE_STATUSES = RUN_STATUSES + (FAILED,)     # a run that crashed also spends its slot
+STATUSES = (BASELINE, KEPT, DISCARDED, FAILED, REJECTED, TEST)
+
 # Environment variables whose *values* must never reach a file.
 SECRET_ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LOOPLAB_LLM_API_KEY", "HF_TOKEN")
 _KEY_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|sk-ant-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{16,})")

@@ -13,14 +13,12 @@ import math
 import time
 from typing import Callable, Mapping
 
-from .ledger import Ledger
+from .ledger import (BASELINE, DISCARDED, FAILED, KEPT, REJECTED, RUN_STATUSES,  # noqa: F401 (RUN_STATUSES: its old home)
+                     SLOT_DONE_STATUSES, TEST, Ledger)
 from .noise import NoiseFloor, keep, noise_floor
 from .proposers import Proposal, Proposer, check, clean_text
 from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff
 from .spec import SearchSpace
-
-RUN_STATUSES = ("kept", "discarded")
-SLOT_DONE_STATUSES = RUN_STATUSES + ("failed",)   # a run that crashed also spends its slot
 
 
 class SealedError(RuntimeError):
@@ -30,10 +28,15 @@ class SealedError(RuntimeError):
 class ResearchLoop:
     """One ledger, one baseline noise floor, any number of proposers compared on equal budgets.
 
-    ``run(config, seed)`` trains one config under the fixed budget and returns a dict with at
-    least ``val_bpb`` (plus cost fields, and optionally ``model``, which is kept in memory for the
-    sealed test but never logged). ``k`` sets the keep rule: a change is kept only if it beats
-    the best so far by more than ``k`` noise-floor sigmas.
+    ``run(config, seed)`` trains one config under the fixed budget and returns a dict of numbers
+    with at least ``val_bpb`` (plus cost fields). A run function that also has
+    ``run.run(config, seed) -> (metrics, model)`` (a :class:`~looplab.research.runner.Runner`)
+    hands over the trained model too: the model of each proposer's best kept run is kept in
+    memory for the sealed test, never logged. ``k`` sets the keep rule: a change is kept only if
+    it beats the best so far by more than ``k`` noise-floor sigmas.
+
+    The ledger is read once per step: :meth:`state`, :meth:`noise` and the records a proposer sees
+    all come from that one read (``recs``); methods called without it read the ledger themselves.
     """
 
     def __init__(self, space: SearchSpace, run: Callable[[Mapping, int], dict], ledger: Ledger | str,
@@ -55,7 +58,7 @@ class ResearchLoop:
         """The policy :meth:`run` uses (chosen, and printed, on first use)."""
         if self._signoff is None:
             self._signoff = default_signoff()
-        if self._signoff == "widgets":  # run() blocks, so it cannot wait for clicks
+        if self._signoff.interactive:  # run() blocks, so it cannot wait for clicks
             self._signoff = AutoApprove("loop.run() cannot wait for button clicks; "
                                         "use loop.interactive(...) to sign off by hand")
         return self._signoff
@@ -65,47 +68,59 @@ class ResearchLoop:
         self._signoff = policy
 
     # -- ledger views -------------------------------------------------------------------------
-    def records(self, proposer: str | None = None) -> list[dict]:
-        recs = self.ledger.records()
+    def records(self, proposer: str | None = None, recs: list[dict] | None = None) -> list[dict]:
+        """The ledger's records (``recs``: an earlier read of them); of ``proposer`` and the baseline."""
+        recs = self.ledger.records() if recs is None else recs
         if proposer is None:
             return recs
-        return [r for r in recs if r.get("proposer") in (proposer, "baseline")]
+        return [r for r in recs if r.get("proposer") in (proposer, BASELINE)]
 
-    def _next_exp(self) -> int:
-        recs = self.ledger.records()
+    def _next_exp(self, recs: list[dict] | None = None) -> int:
+        recs = self.ledger.records() if recs is None else recs
         return 1 + max((r.get("exp", 0) for r in recs), default=0)
 
     @property
     def noise(self) -> NoiseFloor | None:
-        vals = [r["val_bpb"] for r in self.ledger.where(status="baseline")]
+        return self.noise_of(self.ledger.records())
+
+    @staticmethod
+    def noise_of(recs: list[dict]) -> NoiseFloor | None:
+        """The noise floor of the baseline replicates in ``recs`` (None below two)."""
+        vals = [r["val_bpb"] for r in recs if r.get("status") == BASELINE]
         return noise_floor(vals) if len(vals) >= 2 else None
 
-    def state(self, proposer: str) -> dict:
-        """Where ``proposer`` stands: finished slots, attempts in the open slot, best config and score."""
-        base = self.ledger.where(status="baseline")
+    def state(self, proposer: str, recs: list[dict] | None = None) -> dict:
+        """Where ``proposer`` stands: finished slots, attempts in the open slot, best config and
+        score, and the noise floor (from ``recs``, an earlier read of the ledger, if given)."""
+        recs = self.ledger.records() if recs is None else recs
+        base = [r for r in recs if r.get("status") == BASELINE]
         if not base:
             raise RuntimeError("no baseline in the ledger yet: call loop.baseline(replicates) first")
-        best, incumbent = self.noise.mean if self.noise else base[0]["val_bpb"], dict(base[0]["config"])
+        noise = self.noise_of(base)
+        best, incumbent = noise.mean if noise else base[0]["val_bpb"], dict(base[0]["config"])
         slots, open_attempts = 0, 0
-        for r in self.ledger.where(proposer=proposer):
-            if r["status"] == "kept" and r["val_bpb"] < best:   # sequentially, every kept run is lower;
+        for r in recs:
+            if r.get("proposer") != proposer:
+                continue
+            if r["status"] == KEPT and r["val_bpb"] < best:   # sequentially, every kept run is lower;
                 best, incumbent = r["val_bpb"], dict(r["config"])   # in a batch, the lowest kept one leads
-            if r["status"] in SLOT_DONE_STATUSES or (r["status"] == "rejected" and r.get("slot_done")):
+            if r["status"] in SLOT_DONE_STATUSES or (r["status"] == REJECTED and r.get("slot_done")):
                 slots, open_attempts = slots + 1, 0
-            elif r["status"] == "rejected":
+            elif r["status"] == REJECTED:
                 open_attempts += 1
-        return {"slots_done": slots, "open_attempts": open_attempts, "best": best, "incumbent": incumbent}
+        return {"slots_done": slots, "open_attempts": open_attempts, "best": best, "incumbent": incumbent,
+                "noise": noise}
 
     # -- the baseline and its noise floor -------------------------------------------------------
     def baseline(self, replicates: int, progress: bool = True) -> NoiseFloor:
         """Run the base config with seeds ``seed .. seed+replicates-1`` (skipping those done)."""
         if replicates < 2:
             raise ValueError(f"replicates={replicates}: a noise floor needs at least 2 seeds")
-        done = {r["seed"] for r in self.ledger.where(status="baseline")}
+        done = {r["seed"] for r in self.ledger.where(status=BASELINE)}
         todo = [self.seed + i for i in range(replicates) if self.seed + i not in done]
         for s in _progress(todo, progress, "baseline seeds"):
             t0 = time.time()
-            self.record_baseline(s, self.run_fn(dict(self.space.base), s), t0)
+            self.record_baseline(s, self.run_one(dict(self.space.base), s)[0], t0)
         nf = self.noise
         if self.verbose:
             print(nf)
@@ -113,24 +128,29 @@ class ResearchLoop:
 
     def record_baseline(self, seed: int, metrics: dict, t0: float, extra: Mapping | None = None) -> dict:
         """Log one finished baseline replicate."""
-        return self._log_run({"proposer": "baseline", "status": "baseline", "config": dict(self.space.base),
+        return self._log_run({"proposer": BASELINE, "status": BASELINE, "config": dict(self.space.base),
                               "changes": {}, "rationale": "baseline replicate", "seed": seed,
                               "signoff": "baseline (no proposal)", **(extra or {})}, metrics, t0)
 
     # -- one experiment ------------------------------------------------------------------------
-    def _log_run(self, rec: dict, metrics: dict, t0: float) -> dict:
-        metrics = dict(metrics)
-        model = metrics.pop("model", None)
-        rec = {"exp": self._next_exp(), **rec, **{k: v for k, v in metrics.items() if k != "history"},
-               "t_start": t0, "t_end": time.time()}
-        out = self.ledger.append(rec)
-        out["_model"] = model
-        return out
+    def run_one(self, config: Mapping, seed: int) -> tuple[dict, object]:
+        """``(metrics, model)`` of one run: ``run_fn.run`` where it hands over its model, else ``(run_fn(...), None)``."""
+        with_model = getattr(self.run_fn, "run", None)
+        if callable(with_model):
+            metrics, model = with_model(config, seed)
+            return metrics, model
+        return self.run_fn(config, seed), None
 
-    def _reject(self, p: Proposal, slot: int, attempt: int, by: str, reason: str | None = None) -> dict:
+    def _log_run(self, rec: dict, metrics: dict, t0: float, recs: list[dict] | None = None) -> dict:
+        rec = {"exp": self._next_exp(recs), **rec, **{k: v for k, v in metrics.items() if k not in ("history", "model")},
+               "t_start": t0, "t_end": time.time()}
+        return self.ledger.append(rec)
+
+    def _reject(self, p: Proposal, slot: int, attempt: int, by: str, reason: str | None = None,
+                recs: list[dict] | None = None) -> dict:
         slot_done = attempt + 1 >= self.max_attempts
-        rec = {"exp": self._next_exp(), "proposer": p.proposer, "slot": slot, "attempt": attempt,
-               "status": "rejected", "config": p.config, "changes": p.changes, "rationale": p.rationale,
+        rec = {"exp": self._next_exp(recs), "proposer": p.proposer, "slot": slot, "attempt": attempt,
+               "status": REJECTED, "config": p.config, "changes": p.changes, "rationale": p.rationale,
                "name": p.name, "reason": reason or p.reason, "signoff": by, "llm": p.llm,
                "raw_reply": p.raw, "slot_done": slot_done, "t_start": time.time(), "t_end": time.time()}
         if self.verbose:
@@ -138,41 +158,46 @@ class ResearchLoop:
                   + ("  -- slot given up" if slot_done else "  -- asking again"))
         return self.ledger.append(rec)
 
-    def approve(self, p: Proposal, slot: int, attempt: int, decision: Decision):
+    def approve(self, p: Proposal, slot: int, attempt: int, decision: Decision, recs: list[dict] | None = None):
         """The proposal to run after ``decision`` (a human edit applied and checked), or -- for an
         invalid or rejected one -- the rejected record, already written."""
         if not p.valid:
-            return self._reject(p, slot, attempt, "validator")
+            return self._reject(p, slot, attempt, "validator", recs=recs)
         if decision.action == "reject":
-            return self._reject(p, slot, attempt, decision.by, decision.note or "rejected at sign-off")
+            return self._reject(p, slot, attempt, decision.by, decision.note or "rejected at sign-off", recs=recs)
         if decision.action == "edit":
-            st = self.state(p.proposer)
+            recs = self.ledger.records() if recs is None else recs
+            st = self.state(p.proposer, recs)
             edited = check(self.space, p.proposer, decision.changes, st["incumbent"],
-                           self.records(p.proposer), p.rationale, p.name, llm=p.llm, raw=p.raw)
+                           self.records(p.proposer, recs), p.rationale, p.name, llm=p.llm, raw=p.raw)
             if not edited.valid:
-                return self._reject(edited, slot, attempt, decision.by, f"human edit invalid: {edited.reason}")
+                return self._reject(edited, slot, attempt, decision.by, f"human edit invalid: {edited.reason}", recs=recs)
             edited.edited_by_human = True
             p = edited
         return p
 
-    def execute(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> dict:
-        """Apply a sign-off decision to a proposal: run it (approve/edit) or log it rejected."""
-        p = self.approve(p, slot, attempt, decision)
+    def execute(self, p: Proposal, slot: int, attempt: int, decision: Decision, recs: list[dict] | None = None) -> dict:
+        """Apply a sign-off decision to a proposal: run it (approve/edit) or log it rejected.
+
+        ``recs``: the ledger as read at the start of this step (read here if not given)."""
+        recs = self.ledger.records() if recs is None else recs
+        p = self.approve(p, slot, attempt, decision, recs)
         if not isinstance(p, Proposal):
             return p
-        best = self.state(p.proposer)["best"]
+        st = self.state(p.proposer, recs)
         t0 = time.time()
         try:
-            m = self.run_fn(dict(p.config), self.seed)
+            m, model = self.run_one(dict(p.config), self.seed)
         except Exception as e:  # a config that crashes the trainer is logged, and its slot is spent
-            return self.record_failure(p, slot, attempt, decision.by, e, t0)
-        return self.record_result(p, slot, attempt, decision.by, m, t0, best)
+            return self.record_failure(p, slot, attempt, decision.by, e, t0, recs=recs)
+        return self.record_result(p, slot, attempt, decision.by, m, t0, st["best"], model=model,
+                                  noise=st["noise"], recs=recs)
 
     def record_failure(self, p: Proposal, slot: int, attempt: int, by: str, error, t0: float,
-                       extra: Mapping | None = None) -> dict:
+                       extra: Mapping | None = None, recs: list[dict] | None = None) -> dict:
         """Log a run that crashed (its slot is spent)."""
-        rec = self.ledger.append({"exp": self._next_exp(), "proposer": p.proposer, "slot": slot,
-                                  "attempt": attempt, "status": "failed", "config": p.config,
+        rec = self.ledger.append({"exp": self._next_exp(recs), "proposer": p.proposer, "slot": slot,
+                                  "attempt": attempt, "status": FAILED, "config": p.config,
                                   "changes": p.changes, "rationale": p.rationale, "seed": self.seed,
                                   "signoff": by, "reason": clean_text(f"run failed: {error!r}", 300),
                                   "llm": p.llm, **(extra or {}), "t_start": t0, "t_end": time.time()})
@@ -181,18 +206,20 @@ class ResearchLoop:
         return rec
 
     def record_result(self, p: Proposal, slot: int, attempt: int, by: str, metrics: dict, t0: float,
-                      best: float, extra: Mapping | None = None) -> dict:
+                      best: float, extra: Mapping | None = None, *, model=None, noise: NoiseFloor | None = None,
+                      recs: list[dict] | None = None) -> dict:
         """Keep or discard a finished run by the keep rule against ``best`` (the best when it was
-        proposed), and log it."""
+        proposed), and log it. ``noise``: the floor (read from the ledger if not given); ``model``:
+        the trained model, kept in memory if the run is kept."""
         val = metrics["val_bpb"]
-        kept, why = keep(val, best, self.noise.sigma if self.noise else 0.0, self.k)
+        noise = noise if noise is not None else self.noise_of(self.ledger.records() if recs is None else recs)
+        kept, why = keep(val, best, noise.sigma if noise else 0.0, self.k)
         rec = self._log_run({"proposer": p.proposer, "slot": slot, "attempt": attempt,
-                             "status": "kept" if kept else "discarded", "config": p.config,
+                             "status": KEPT if kept else DISCARDED, "config": p.config,
                              "changes": p.changes, "rationale": p.rationale, "name": p.name,
                              "seed": self.seed, "signoff": by, "edited_by_human": p.edited_by_human,
                              "best_before": best, "keep_rule": f"k={self.k:g}", "keep_reason": why,
-                             "llm": p.llm, **(extra or {})}, metrics, t0)
-        model = rec.pop("_model", None)
+                             "llm": p.llm, **(extra or {})}, metrics, t0, recs)
         if kept and model is not None:
             self.models[p.proposer] = (p.config, model)
         if self.verbose:
@@ -201,11 +228,12 @@ class ResearchLoop:
                   f"{'KEPT' if kept else 'discarded'} ({why})")
         return rec
 
-    def propose(self, proposer: Proposer) -> tuple[Proposal, int, int]:
-        st = self.state(proposer.name)
+    def propose(self, proposer: Proposer, recs: list[dict] | None = None) -> tuple[Proposal, int, int]:
+        recs = self.ledger.records() if recs is None else recs
+        st = self.state(proposer.name, recs)
         slot, attempt = st["slots_done"], st["open_attempts"]
         try:
-            p = proposer.propose(self.space, self.records(proposer.name), st["incumbent"], slot, self.noise)
+            p = proposer.propose(self.space, self.records(proposer.name, recs), st["incumbent"], slot, st["noise"])
         except Exception as e:  # a proposer bug must not kill a long loop; it is logged instead
             p = Proposal(proposer.name, {}, None, valid=False, reason=clean_text(f"proposer crashed: {e!r}", 300))
         return p, slot, attempt
@@ -222,16 +250,21 @@ class ResearchLoop:
         if done and self.verbose:
             print(f"[{proposer.name}] resuming: {done} of {experiments} experiments already in the ledger")
         bar = _progress(None, progress, f"{proposer.name}", total=experiments, initial=min(done, experiments))
-        while self.state(proposer.name)["slots_done"] < experiments:
-            p, slot, attempt = self.propose(proposer)
+        while True:
+            recs = self.ledger.records()          # the one read of this step
+            st = self.state(proposer.name, recs)
+            if st["slots_done"] >= experiments:
+                break
+            p, slot, attempt = self.propose(proposer, recs)
             decision = policy.decide(p) if p.valid else Decision("reject", by="validator", note=p.reason)
-            rec = self.execute(p, slot, attempt, decision)
+            rec = self.execute(p, slot, attempt, decision, recs)
             if bar is not None and (rec["status"] in SLOT_DONE_STATUSES or rec.get("slot_done")):
                 bar.update(1)
-                bar.set_postfix(best=f"{self.state(proposer.name)['best']:.4f}")
+                best = rec["val_bpb"] if rec["status"] == KEPT and rec["val_bpb"] < st["best"] else st["best"]
+                bar.set_postfix(best=f"{best:.4f}")
         if bar is not None:
             bar.close()
-        return [r for r in self.ledger.records() if r.get("proposer") == proposer.name]
+        return [r for r in recs if r.get("proposer") == proposer.name]
 
     # -- interactive sign-off ------------------------------------------------------------------
     def interactive(self, proposer: Proposer, experiments: int) -> "Session":
@@ -252,13 +285,15 @@ class ResearchLoop:
         With nothing kept, the choice is the baseline config, scored by its mean over seeds
         (never by its luckiest seed).
         """
-        kept = [r for r in self.ledger.where(status="kept") if proposer in (None, r.get("proposer"))]
+        recs = self.ledger.records()
+        kept = [r for r in recs if r.get("status") == KEPT and proposer in (None, r.get("proposer"))]
         if kept:
             return min(kept, key=lambda r: r["val_bpb"])
-        base = self.ledger.where(status="baseline")
+        base = [r for r in recs if r.get("status") == BASELINE]
         if not base:
             raise RuntimeError("no baseline in the ledger yet: call loop.baseline(replicates) first")
-        return {**base[0], "proposer": "baseline", "val_bpb": self.noise.mean if self.noise else base[0]["val_bpb"]}
+        noise = self.noise_of(base)
+        return {**base[0], "proposer": BASELINE, "val_bpb": noise.mean if noise else base[0]["val_bpb"]}
 
     def final_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None = None,
                    reason: str = "final chosen config") -> dict:
@@ -271,7 +306,7 @@ class ResearchLoop:
         a score read twice to decide has become a validation score.
         """
         who = proposer if proposer is not None else "*"
-        prior = [r for r in self.ledger.where(status="test") if r.get("graded", "*") == who]
+        prior = [r for r in self.ledger.where(status=TEST) if r.get("graded", "*") == who]
         if prior:
             raise SealedError(f"the sealed test split was already read for this choice ({who}: exp {prior[0]['exp']}, "
                               f"test_bpb {prior[0]['test_bpb']:.4f}); reading it again would make it a validation set")
@@ -281,7 +316,7 @@ class ResearchLoop:
         model = model[1] if model[0] == b["config"] else None
         t0 = time.time()
         test_bpb = float(test_fn(b["config"], b.get("seed", self.seed), model))
-        rec = self.ledger.append({"exp": self._next_exp(), "proposer": name, "graded": who, "status": "test",
+        rec = self.ledger.append({"exp": self._next_exp(), "proposer": name, "graded": who, "status": TEST,
                                   "config": b["config"], "from_exp": b["exp"], "val_bpb": b["val_bpb"],
                                   "test_bpb": test_bpb, "reason": reason, "t_start": t0, "t_end": time.time()})
         if self.verbose:

@@ -44,6 +44,7 @@ import os
 import time
 from typing import Mapping
 
+from .ledger import BASELINE
 from .loop import ResearchLoop
 from .noise import NoiseFloor
 from .proposers import Proposal, Proposer, batch_size, clean_text
@@ -62,7 +63,7 @@ class RemoteError(RuntimeError):
 
 
 def _work(run_fn, config: Mapping, seed: int, threads: int) -> dict:
-    """On a worker: one experiment. Returns numbers only (the model stays on the worker)."""
+    """On a worker: one experiment. Returns numbers only (``run_fn(...)``: no model comes back)."""
     import torch
     torch.set_num_threads(threads)
     t0 = time.time()
@@ -70,7 +71,6 @@ def _work(run_fn, config: Mapping, seed: int, threads: int) -> dict:
         m = dict(run_fn(dict(config), seed))
     except Exception as e:  # a config that crashes the trainer: the driver logs it as failed
         return {"ok": False, "error": RemoteError(f"{type(e).__name__}: {e}"), "t0": t0, "t1": time.time(), "worker_pid": os.getpid()}
-    m.pop("model", None)
     m.pop("history", None)
     return {"ok": True, "metrics": m, "t0": t0, "t1": time.time(), "worker_pid": os.getpid()}
 
@@ -155,7 +155,7 @@ class ParallelLoop:
         """The baseline replicates (seeds ``seed .. seed+replicates-1`` not yet done), all at once."""
         loop = self.loop
         whole("replicates", replicates, 2, note=" (a noise floor needs two seeds or more)")
-        done = {r["seed"] for r in loop.ledger.where(status="baseline")}
+        done = {r["seed"] for r in loop.ledger.where(status=BASELINE)}
         todo = [loop.seed + i for i in range(replicates) if loop.seed + i not in done]
         futures = {self._submit(loop.space.base, s): s for s in todo}
         for s, res in self._results(futures):
@@ -167,10 +167,11 @@ class ParallelLoop:
             print(nf)
         return nf
 
-    def _batch(self, proposer: Proposer, slot: int, n: int, incumbent: Mapping) -> list[Proposal]:
+    def _batch(self, proposer: Proposer, slot: int, n: int, st: dict, recs: list[dict]) -> list[Proposal]:
         loop = self.loop
         try:
-            props = proposer.propose_batch(loop.space, loop.records(proposer.name), incumbent, slot, n, loop.noise)
+            props = proposer.propose_batch(loop.space, loop.records(proposer.name, recs), st["incumbent"], slot, n,
+                                           st["noise"])
         except Exception as e:  # a proposer bug is logged, never fatal (as in ResearchLoop.propose)
             return [Proposal(proposer.name, {}, None, valid=False, reason=clean_text(f"proposer crashed: {e!r}", 300))]
         return list(props)[:n]
@@ -183,11 +184,11 @@ class ParallelLoop:
         if loop.noise is None:
             raise RuntimeError("measure the noise floor first: ParallelLoop.baseline(replicates)")
         policy = loop.signoff
-        while (st := loop.state(proposer.name))["slots_done"] < experiments:
+        while (st := loop.state(proposer.name, recs := loop.ledger.records()))["slots_done"] < experiments:
             n = min(n_max, experiments - st["slots_done"])
-            bid = 1 + max((r.get("batch") or 0 for r in loop.ledger.where(proposer=proposer.name)), default=0)
+            bid = 1 + max((r.get("batch") or 0 for r in recs if r.get("proposer") == proposer.name), default=0)
             runs = {}
-            for i, p in enumerate(self._batch(proposer, st["slots_done"], n, st["incumbent"])):
+            for i, p in enumerate(self._batch(proposer, st["slots_done"], n, st, recs)):
                 decision = policy.decide(p) if p.valid else Decision("reject", by="validator", note=p.reason)
                 attempt = loop.state(proposer.name)["open_attempts"]
                 q = loop.approve(p, st["slots_done"] + i, attempt, decision)
@@ -198,7 +199,8 @@ class ParallelLoop:
             for (q, slot, attempt, by), res in self._results(runs):
                 extra = self._extra(res, batch=bid, batch_size=len(runs))
                 if res["ok"]:
-                    loop.record_result(q, slot, attempt, by, res["metrics"], res["t0"], st["best"], extra)
+                    loop.record_result(q, slot, attempt, by, res["metrics"], res["t0"], st["best"], extra,
+                                       noise=st["noise"])
                 else:
                     loop.record_failure(q, slot, attempt, by, res["error"], res["t0"], extra)
         return [r for r in loop.ledger.records() if r.get("proposer") == proposer.name]

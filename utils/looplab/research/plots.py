@@ -5,7 +5,9 @@ axes, labelled with units (val_bpb is in bits per byte; lower is better).
 """
 from __future__ import annotations
 
-RUN = ("kept", "discarded")
+from .ledger import KEPT, REJECTED, RUN_STATUSES
+
+RUN = RUN_STATUSES
 
 
 def running_best(values, kept) -> list[float]:
@@ -26,7 +28,7 @@ def plot_progress(df, proposer: str, baseline: float | None = None, ax=None, tit
         _, ax = plt.subplots(figsize=(7, 3.6))
     runs = df[(df["proposer"] == proposer) & df["status"].isin(RUN)].reset_index(drop=True)
     x = list(range(1, len(runs) + 1))
-    kept = (runs["status"] == "kept").tolist()
+    kept = (runs["status"] == KEPT).tolist()
     vals = runs["val_bpb"].tolist()
     ax.scatter([i for i, k in zip(x, kept) if not k], [v for v, k in zip(vals, kept) if not k],
                color="lightgray", edgecolor="gray", label="discarded", zorder=2)
@@ -48,7 +50,7 @@ def best_curve(df, proposer: str, baseline: float) -> list[float]:
     """Best kept val_bpb after 0, 1, 2, ... experiments of ``proposer``."""
     runs = df[(df["proposer"] == proposer) & df["status"].isin(RUN)]
     return [baseline] + [min(baseline, b) for b in running_best(runs["val_bpb"].tolist(),
-                                                                  (runs["status"] == "kept").tolist())]
+                                                                  (runs["status"] == KEPT).tolist())]
 
 
 def plot_compare(df, proposers, baseline: float, sigma: float | None = None, ax=None):
@@ -77,9 +79,9 @@ def summary_table(df, proposers, baseline: float):
     for name in proposers:
         sub = df[df["proposer"] == name]
         runs = sub[sub["status"].isin(RUN)]
-        kept = runs[runs["status"] == "kept"]
+        kept = runs[runs["status"] == KEPT]
         llm = [x for x in sub.get("llm", pd.Series(dtype=object)).tolist() if isinstance(x, dict)]
-        rejected = sub[sub["status"] == "rejected"]
+        rejected = sub[sub["status"] == REJECTED]
         invalid = int((rejected["signoff"] == "validator").sum()) if len(rejected) else 0
         proposals = len(runs) + len(rejected)
         best = float(kept["val_bpb"].min()) if len(kept) else baseline

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .ledger import BASELINE, PENDING, REJECTED, RUN_STATUSES, SLOT_DONE_STATUSES
 from .llm import Backend, LLMError, LLMRequest
 from .noise import NoiseFloor
 from .spec import ProposalError, SearchSpace
@@ -60,13 +61,10 @@ def clean_name(text: Any) -> str:
     return re.sub(r"[^A-Za-z0-9 _.\-]", "", str(text or ""))[:40].strip()
 
 
-PENDING = "pending"   # an in-flight proposal of a batch (never written to a ledger; see Proposer.propose_batch)
-
-
 def tried_configs(history: list[dict]) -> list[dict]:
     """Configs already run (baseline, kept or discarded) or in flight in a batch, in ledger order."""
     return [r["config"] for r in history
-            if r.get("status") in ("baseline", "kept", "discarded", "failed", PENDING) and r.get("config")]
+            if r.get("status") in (BASELINE, *SLOT_DONE_STATUSES, PENDING) and r.get("config")]
 
 
 def pending(proposals: list["Proposal"]) -> list[dict]:
@@ -76,7 +74,7 @@ def pending(proposals: list["Proposal"]) -> list[dict]:
 
 def declined_configs(history: list[dict]) -> list[dict]:
     """Valid configs that someone turned down at sign-off (rejected records that carry a config)."""
-    return [r["config"] for r in history if r.get("status") == "rejected" and r.get("config")]
+    return [r["config"] for r in history if r.get("status") == REJECTED and r.get("config")]
 
 
 def untried_moves(space: SearchSpace, history: list[dict], incumbent: Mapping) -> list[dict]:
@@ -211,7 +209,7 @@ class TPEProposer(Proposer):
         study = optuna.create_study(direction="minimize", sampler=sampler)
         dists = {p.name: self._distribution(p) for p in space.params}
         for r in history:
-            if r.get("status") in ("baseline", "kept", "discarded") and r.get("val_bpb") is not None:
+            if r.get("status") in (BASELINE, *RUN_STATUSES) and r.get("val_bpb") is not None:
                 study.add_trial(optuna.trial.create_trial(
                     params={k: r["config"][k] for k in dists}, distributions=dists, value=r["val_bpb"]))
         return study, dists
@@ -254,10 +252,10 @@ def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) ->
     Only numbers and field names the loop itself wrote go in: never a previous rationale or name,
     so text injected into one reply cannot ride along into the next prompt.
     """
-    rows = [r for r in history if r.get("status") in ("baseline", "kept", "discarded", "rejected", "failed")]
+    rows = [r for r in history if r.get("status") in (BASELINE, *SLOT_DONE_STATUSES, REJECTED)]
     lines = ["exp | change vs baseline | val_bpb | decision"]
     for r in rows[-max_rows:]:
-        if r.get("status") == "rejected":
+        if r.get("status") == REJECTED:
             ch, bpb = "(invalid proposal)", "-"
         else:
             diff = space.diff(r["config"])

@@ -16,13 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..checks import whole
-
-RUN_STATUSES = ("kept", "discarded")
+from .ledger import BASELINE, KEPT, RUN_STATUSES
 
 
 def kept_records(records: Sequence[dict]) -> list[dict]:
     """The loop's kept "improvements", in ledger order."""
-    return [r for r in records if r.get("status") == "kept"]
+    return [r for r in records if r.get("status") == KEPT]
 
 
 def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], base_config: Mapping,
@@ -48,7 +47,7 @@ def regrade(records: Sequence[dict], test_fn: Callable[[Mapping, int], float], b
     for r in kept:
         if "config" not in r or "val_bpb" not in r:
             raise ValueError(f"claim {r.get('exp')!r} has no config / val_bpb to re-grade")
-    base_vals = [r["val_bpb"] for r in records if r.get("status") == "baseline"]
+    base_vals = [r["val_bpb"] for r in records if r.get("status") == BASELINE]
     if not base_vals:
         raise ValueError("the ledger has no baseline records: nothing to measure the claims against")
     base_val = float(np.mean(base_vals))

@@ -1,6 +1,7 @@
 """One experiment: train a config with the lesson-02 trainer under a fixed budget, score it.
 
-:class:`Runner` is the ``run(config, seed) -> metrics`` function the research loop calls. Every
+:class:`Runner` is the ``run(config, seed) -> metrics`` function the research loop calls
+(:meth:`Runner.run` returns ``(metrics, model)``, so the loop can keep a kept run's model). Every
 experiment gets the same budget, in one of three kinds:
 
 * ``"flops"`` (default): the same training compute for every experiment -- the FLOPs of
@@ -94,7 +95,8 @@ class Runner:
         loss = evaluate(model, self.data.val, self.eval_batch_size, block_size, self.eval_batches, seed=0)
         return loss, bpb_from_loss(loss)
 
-    def __call__(self, config: Mapping, seed: int) -> dict:
+    def run(self, config: Mapping, seed: int) -> tuple[dict, object]:
+        """``(metrics, model)``: the numbers of one budgeted run, and the model it trained."""
         cfg = self.train_config(config, seed)
         res = train(cfg, self.budget(config), self.data, progress=False, device=self.device, measure_peak=False)
         self.runs += 1
@@ -102,7 +104,11 @@ class Runner:
         return {"val_bpb": bpb, "val_loss": loss, "train_loss": res.train_loss, "steps": res.steps,
                 "tokens": res.tokens, "wall_s": round(res.wall_s + res.eval_s, 3), "flops": res.flops,
                 "tokens_per_s": round(res.tokens_per_s, 1), "n_params": res.n_params,
-                "cost_usd": res.cost_usd, "model": res.model}
+                "cost_usd": res.cost_usd}, res.model
+
+    def __call__(self, config: Mapping, seed: int) -> dict:
+        """The metrics of one budgeted run (numbers only; :meth:`run` also returns the model)."""
+        return self.run(config, seed)[0]
 
     def test(self, config: Mapping, seed: int, model=None, reason: str = "final grade of the chosen config") -> float:
         """test_bpb of ``config`` on the sealed test split (retrains with ``seed`` if no model)."""
