@@ -10,8 +10,10 @@ The core arithmetic, as plain functions:
 * :func:`cost_of_flops` -- chip-hours times a rental price; :func:`amortized_cost` -- the owner's
   view: a share of the purchase price plus the electricity;
 * :func:`doubling_time` / :func:`growth_factor` / :func:`project_cost` -- growth arithmetic;
-* :func:`fit_growth` -- a log-linear fit of cost (or compute) on date with a bootstrap interval;
-* :func:`frontier_models` / :func:`load_epoch_models` / :func:`load_epoch_costs` -- the data;
+* :func:`fit_growth` -- a log-linear fit of cost (or compute) on date with a bootstrap interval
+  (its home: :mod:`looplab.trends`);
+* :func:`frontier_models` / :func:`load_epoch_models` / :func:`load_epoch_costs` -- the data
+  (its home: :mod:`looplab.frontier`);
 * :func:`cost_per_success` / :func:`screening_value` -- the expected value of small-run triage.
 
 ``CHIPS`` holds a few accelerators with their peak dense throughput (vendor datasheets) and prices
@@ -20,23 +22,18 @@ The core arithmetic, as plain functions:
 from __future__ import annotations
 
 import math
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from .checks import number
-from .files import atomic_write_bytes, cache_dir  # noqa: F401  (cache_dir: its old home)
+from .files import cache_dir  # noqa: F401  (its old home)
+# lesson 01 reads everything as E.<name>: the data and the growth fit live next door
+from .frontier import (ASSETS, COLUMNS, COTTIER_2024, CURATED_CSV, EPOCH_COLUMNS, EPOCH_CREDIT,  # noqa: F401
+                       EPOCH_REQUIRED, EPOCH_URL, ModelTable, frontier_models, load_epoch_costs,
+                       load_epoch_models, read_epoch_csv)
+from .trends import GrowthFit, decimal_year, fit_growth  # noqa: F401
 
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days
-
-# Epoch AI's live "Notable AI Models" table (CC-BY 4.0; page: https://epoch.ai/data/notable-ai-models).
-EPOCH_URL = "https://epoch.ai/data/notable_ai_models.csv"
-EPOCH_CREDIT = "Epoch AI, 'Data on Notable AI Models' (CC-BY 4.0), https://epoch.ai/data/notable-ai-models"
-COTTIER_2024 = ("Cottier, Rahman, Fattorini, Maslej, Besiroglu, Owen (2024), 'The rising costs of training "
-                "frontier AI models', arXiv:2405.21015 (Epoch AI)")
-ASSETS = Path(__file__).resolve().parent / "assets"
-CURATED_CSV = ASSETS / "frontier_models.csv"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,261 +186,6 @@ def project_cost(cost: float, from_year: float, to_year, factor_per_year: float)
     years = np.asarray(to_year, dtype=float)
     out = c * g ** (years - float(from_year))
     return float(out) if out.ndim == 0 else out
-
-
-def decimal_year(dates):
-    """Dates (strings, datetimes or a pandas Series) as decimal years, e.g. 2020-07-02 -> 2020.5."""
-    import numpy as np
-    import pandas as pd
-    t = pd.to_datetime(pd.Series(dates), errors="coerce")
-    if t.isna().any():
-        bad = list(pd.Series(dates)[t.isna().values][:3])
-        raise ValueError(f"dates {bad!r} could not be read; use ISO dates like '2020-05-28'.")
-    start = pd.to_datetime(t.dt.year.astype(str) + "-01-01")
-    days = np.where(t.dt.is_leap_year, 366.0, 365.0)
-    return (t.dt.year + (t - start).dt.total_seconds() / 86400.0 / days).to_numpy(dtype=float)
-
-
-@dataclass(frozen=True)
-class GrowthFit:
-    """A log-linear fit ``log10(value) = slope * year + intercept`` and its bootstrap interval."""
-
-    factor: float            # growth per year, 10 ** slope
-    ci_low: float            # bootstrap percentile interval of the factor
-    ci_high: float
-    ci_level: float
-    slope: float             # orders of magnitude per year
-    intercept: float
-    n: int                   # rows used
-    first_year: float
-    last_year: float
-    n_boot: int
-    boot: tuple = field(default=(), repr=False, compare=False)  # bootstrap (slopes, intercepts)
-
-    @property
-    def doubling_years(self) -> float:
-        return math.log(2.0) / math.log(self.factor) if self.factor > 1 else math.inf
-
-    def predict(self, year):
-        """Fitted value at ``year`` (a number or an array)."""
-        import numpy as np
-        out = 10.0 ** (self.slope * np.asarray(year, dtype=float) + self.intercept)
-        return float(out) if np.ndim(out) == 0 else out
-
-    def band(self, year, ci: float | None = None):
-        """Pointwise bootstrap interval ``(low, high)`` of the fitted value at ``year``."""
-        import numpy as np
-        if not self.boot:
-            raise ValueError("this fit has no bootstrap (n_boot=0); refit with n_boot > 0.")
-        level = self.ci_level if ci is None else ci
-        slopes, intercepts = self.boot
-        ly = np.outer(slopes, np.atleast_1d(np.asarray(year, dtype=float))) + intercepts[:, None]
-        a = (1 - level) / 2
-        lo, hi = 10.0 ** np.quantile(ly, [a, 1 - a], axis=0)
-        return (lo, hi) if np.ndim(year) else (float(lo[0]), float(hi[0]))
-
-    def __str__(self) -> str:
-        return (f"{self.factor:.2f}x per year ({self.ci_level:.0%} CI {self.ci_low:.2f}-{self.ci_high:.2f}), "
-                f"doubling every {12 * self.doubling_years:.1f} months, n={self.n} models "
-                f"{self.first_year:.1f}-{self.last_year:.1f}")
-
-
-def _ols(x, y):
-    """Least-squares slope and intercept of y on x (closed form)."""
-    xm, ym = x.mean(), y.mean()
-    sxx = ((x - xm) ** 2).sum()
-    slope = ((x - xm) * (y - ym)).sum() / sxx
-    return slope, ym - slope * xm
-
-
-def fit_growth(dates, values, *, start=None, end=None, n_boot: int = 2000, ci: float = 0.90,
-               seed: int = 0) -> GrowthFit:
-    """Fit the yearly growth factor of ``values`` (cost, compute ...) over ``dates``.
-
-    Rows with a missing or non-positive value are dropped; ``start`` / ``end`` (years or dates,
-    inclusive) pick the window. The interval resamples the rows with replacement ``n_boot`` times
-    and refits (a percentile bootstrap); ``n_boot=0`` skips it (CI = NaN).
-    """
-    import numpy as np
-    x = decimal_year(dates)
-    y = np.asarray(values, dtype=float)
-    if len(x) != len(y):
-        raise ValueError(f"dates ({len(x)}) and values ({len(y)}) must have the same length.")
-    keep = np.isfinite(y) & (y > 0)
-    if start is not None:
-        keep &= x >= _as_year(start)
-    if end is not None:
-        keep &= x <= _as_year(end, end=True)
-    x, ly = x[keep], np.log10(y[keep])
-    if len(x) < 3 or np.ptp(x) == 0:
-        raise ValueError(f"only {len(x)} usable rows between start={start!r} and end={end!r}; "
-                         "a growth fit needs at least 3 rows with positive values on different dates.")
-    if not 0 < ci < 1:
-        raise ValueError(f"ci={ci!r} must be in (0, 1), e.g. 0.90.")
-    if n_boot < 0:
-        raise ValueError(f"n_boot={n_boot!r} must be >= 0.")
-    slope, intercept = _ols(x, ly)
-    lo = hi = float("nan")
-    boot = ()
-    if n_boot:
-        rng = np.random.default_rng(seed)
-        idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-        xb, yb = x[idx], ly[idx]
-        xm, ym = xb.mean(1, keepdims=True), yb.mean(1, keepdims=True)
-        sxx = ((xb - xm) ** 2).sum(1)
-        ok = sxx > 0  # a resample of one date has no slope
-        slopes = ((xb - xm) * (yb - ym)).sum(1)[ok] / sxx[ok]
-        boot = (slopes, ym[ok, 0] - slopes * xm[ok, 0])
-        a = (1 - ci) / 2
-        lo, hi = (10.0 ** np.quantile(slopes, [a, 1 - a])).tolist()
-    return GrowthFit(factor=10.0 ** slope, ci_low=lo, ci_high=hi, ci_level=ci, slope=float(slope),
-                     intercept=float(intercept), n=int(len(x)), first_year=float(x.min()),
-                     last_year=float(x.max()), n_boot=int(n_boot), boot=boot)
-
-
-def _as_year(v, end: bool = False) -> float:
-    """A year number (2020 means 2020-01-01, or the end of 2020 for ``end``) or a date string."""
-    if isinstance(v, (int, float)):
-        return float(v) + (1.0 if end and float(v).is_integer() else 0.0) - (1e-9 if end else 0.0)
-    return float(decimal_year([v])[0])
-
-
-# ----------------------------------------------------------------------------------------------
-# Data: the curated table, Epoch's CSV format, the paper's cost estimates
-# ----------------------------------------------------------------------------------------------
-COLUMNS = ["name", "organization", "date", "domain", "parameters", "training_flop", "tokens",
-           "dataset_datapoints", "hardware", "hardware_quantity", "mfu", "cost_usd", "cost_usd_cloud",
-           "source"]
-# Epoch's column names -> ours (Epoch names them exactly like this in its CSV downloads).
-EPOCH_COLUMNS = {
-    "Model": "name", "Organization": "organization", "Publication date": "date", "Domain": "domain",
-    "Parameters": "parameters", "Training compute (FLOP)": "training_flop",
-    "Training dataset size (datapoints)": "dataset_datapoints", "Training hardware": "hardware",
-    "Hardware quantity": "hardware_quantity", "Hardware utilization (MFU)": "mfu",
-    "Training compute cost (2023 USD)": "cost_usd_cloud",
-}
-EPOCH_REQUIRED = ("Model", "Publication date", "Training compute (FLOP)")
-
-
-def frontier_models():
-    """The course's curated table of notable and frontier models (figures from Epoch AI and papers).
-
-    One row per model: ``COLUMNS``. ``cost_usd`` is Cottier et al.'s (2024) amortized hardware +
-    energy estimate where they made one (NaN elsewhere); ``source`` names where each row's
-    figures come from. See ``assets/SOURCES.md``.
-    """
-    import pandas as pd
-    df = pd.read_csv(CURATED_CSV)
-    df["date"] = pd.to_datetime(df["date"])
-    return df
-
-
-def _money(series):
-    """Epoch writes some dollar columns as strings like ``'$1099604.99'``: make them floats."""
-    import pandas as pd
-    if not pd.api.types.is_numeric_dtype(series):
-        series = series.astype(str).str.replace(r"[$,\s]", "", regex=True)
-    return pd.to_numeric(series, errors="coerce")
-
-
-def read_epoch_csv(path_or_buffer):
-    """Read a CSV in Epoch AI's notable-models format into the course's columns (``COLUMNS``).
-
-    Needs at least the columns ``EPOCH_REQUIRED``; others Epoch provides are kept under our names
-    when we know them, and missing ones become NaN. Rows without a date or compute are dropped.
-    """
-    import pandas as pd
-    raw = pd.read_csv(path_or_buffer)
-    missing = [c for c in EPOCH_REQUIRED if c not in raw.columns]
-    if missing:
-        raise ValueError(f"{path_or_buffer!s} is not in Epoch's notable-models format: missing columns "
-                         f"{missing}; expected at least {list(EPOCH_REQUIRED)}.")
-    df = raw.rename(columns=EPOCH_COLUMNS)
-    for col in COLUMNS:
-        if col not in df.columns:
-            df[col] = float("nan")
-    for col in ("parameters", "training_flop", "dataset_datapoints", "hardware_quantity", "mfu"):
-        df[col] = pd.to_numeric(df[col], errors="coerce")
-    df["cost_usd_cloud"] = _money(df["cost_usd_cloud"])
-    df["date"] = pd.to_datetime(df["date"], errors="coerce")
-    df["source"] = EPOCH_CREDIT
-    df = df.dropna(subset=["date", "training_flop"])
-    return df[COLUMNS].reset_index(drop=True)
-
-
-@dataclass
-class ModelTable:
-    """A table of models and where it came from (``is_fallback`` when the live data was unreachable)."""
-
-    frame: object            # pandas DataFrame with COLUMNS
-    origin: str
-    is_fallback: bool
-
-
-def load_epoch_models(path=None, *, online: bool = True, url: str = EPOCH_URL, timeout: float = 10.0,
-                      verbose: bool = True) -> ModelTable:
-    """Epoch AI's notable-models table: from ``path``, else live from ``url`` (cached), else offline.
-
-    Order: a local ``path`` if given; otherwise download ``url`` and cache it under
-    :func:`cache_dir`; if that fails, a cached copy from an earlier download; if there is none,
-    the course's curated table (:func:`frontier_models`) -- a fallback, and it says so.
-    """
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"{p} does not exist; pass a CSV in Epoch's format, or path=None "
-                                    "to download the live table (offline: the curated table).")
-        return ModelTable(read_epoch_csv(p), f"{p} ({EPOCH_CREDIT})", False)
-    cached = cache_dir() / "epoch_notable_ai_models.csv"
-    why = "online=False"
-    if online:
-        try:
-            import urllib.request
-            with urllib.request.urlopen(url, timeout=timeout) as r:
-                data = r.read()
-            parsed = []   # read the download before it replaces a good cache
-            atomic_write_bytes(cached, data, check=lambda tmp: parsed.append(read_epoch_csv(tmp)))
-            frame = parsed[0]
-            if verbose:
-                print(f"Downloaded {url} ({len(data) / 1e6:.1f} MB, {len(frame)} models with compute); "
-                      f"cached at {cached}.")
-            return ModelTable(frame, f"{url} ({EPOCH_CREDIT})", False)
-        except Exception as exc:  # no network, DNS, HTTP error, changed format
-            why = f"{type(exc).__name__}: {exc}"
-    if cached.is_file():
-        if verbose:
-            print(f"Offline ({why}); using the cached copy {cached}.")
-        return ModelTable(read_epoch_csv(cached), f"{cached} (cached; {EPOCH_CREDIT})", False)
-    if verbose:
-        print(f"Offline: could not read {url} ({why}), and no cached copy at {cached}.\n"
-              f"FALLBACK: using the course's curated table ({CURATED_CSV.name}, {len(frontier_models())} "
-              "models, figures from Epoch AI, CC-BY 4.0). With a network, this call downloads the live table.")
-    return ModelTable(frontier_models(), f"{CURATED_CSV} (curated fallback)", True)
-
-
-def load_epoch_costs(folder):
-    """Cottier et al.'s (2024) cost estimates joined to Epoch's model table, from a folder holding
-    ``model_costs_updated.csv`` and ``notable_models_subset.csv`` (Epoch's training-cost-trends
-    repository). Columns: ``name, date, cost_usd, training_flop, parameters, organization``.
-    """
-    import pandas as pd
-    folder = Path(folder)
-    costs_p, models_p = folder / "model_costs_updated.csv", folder / "notable_models_subset.csv"
-    for p in (costs_p, models_p):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p} is missing; the folder must hold Epoch's model_costs_updated.csv "
-                                    "and notable_models_subset.csv (or use frontier_models(), which ships).")
-    costs = pd.read_csv(costs_p)
-    if not {"Model", "Cost"} <= set(costs.columns):
-        raise ValueError(f"{costs_p} must have columns 'Model' and 'Cost'; it has {list(costs.columns)}.")
-    models = read_epoch_csv(models_p)
-    out = costs.rename(columns={"Model": "name", "Cost": "cost_usd"}).merge(
-        models[["name", "date", "training_flop", "parameters", "organization"]], on="name", how="left")
-    unmatched = out["date"].isna().sum()
-    if unmatched:
-        print(f"note: {unmatched} cost rows have no date in {models_p.name} and are dropped: "
-              f"{out.loc[out['date'].isna(), 'name'].tolist()}", file=sys.stderr)
-    return out.dropna(subset=["date"]).sort_values("date").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------------------------
