@@ -6,8 +6,9 @@ Modules, each small and single-purpose:
 * :mod:`~looplab.research.ledger`    -- the append-only JSONL ledger (resumable, secret-scrubbed);
 * :mod:`~looplab.research.noise`     -- the noise floor and the keep/discard rule;
 * :mod:`~looplab.research.proposers` -- random, hill-climbing, TPE and LLM proposers behind one interface;
-* :mod:`~looplab.research.llm`       -- LLM backends: offline SmolLM2, transformers, OpenAI-compatible,
-  Anthropic, record / replay;
+* :mod:`~looplab.research.llm`       -- LLM backends: OpenAI-compatible, Anthropic, record / replay, and
+  (re-exported) the interface (:mod:`~looplab.research.llm_base`) and the transformers backends with
+  the offline SmolLM2 (:mod:`~looplab.research.llm_local`);
 * :mod:`~looplab.research.signoff`   -- human sign-off (ipywidgets) or an explicit, printed policy;
 * :mod:`~looplab.research.loop`      -- the loop: propose, sign off, run, keep/discard, log, seal;
 * :mod:`~looplab.research.runner`    -- one experiment with the lesson-02 trainer under a fixed budget;

