@@ -33,7 +33,7 @@ class ChainResult:
         """One row per generation: val_bpb on real text and the text metrics of its samples."""
         import pandas as pd
         cols = ["val_bpb", "rare_survival", "tail_mass", "real_word_rate", "vocab", "entropy_bits",
-                "distinct_1", "distinct_2", "distinct_3", "distinct_4", "train_bytes", "selected", "wall_s"]
+                "distinct_1", "distinct_2", "distinct_3", "distinct_4", "train_bytes", "train_docs", "selected", "wall_s"]
         rows = [{c: m.get(c) for c in cols} for m in self.metrics]
         df = pd.DataFrame(rows, index=pd.Index(range(len(rows)), name="generation"))
         df.insert(0, "seed", self.config.seed)
@@ -147,8 +147,8 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
         t0 = time.perf_counter()
         if k == 0 and share_model:      # same generation-0 model, other sampling settings: sample only
             model, m0 = share_gen0.gen0_model, share_gen0.metrics[0]
-            m = {key: m0[key] for key in ("val_loss", "val_bpb", "train_bytes", "train_provenance", "steps",
-                                          "tokens_per_s", "train_s")}
+            m = {key: m0.get(key) for key in ("val_loss", "val_bpb", "train_bytes", "train_docs", "train_provenance",
+                                              "steps", "tokens_per_s", "train_s")}
             m["shared_from"] = share_gen0.config.name
         else:
             model, m = _train_generation(c, k, real_train, train_text, all_docs, selected, val_tokens, device)
