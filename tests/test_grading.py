@@ -1,4 +1,5 @@
-"""Tests for looplab.ngram, looplab.graders, looplab.strategies and looplab.research.regrade (via looplab.grading)."""
+"""Tests for looplab.ngram, looplab.graders, looplab.filters, looplab.strategies and looplab.research.regrade (via
+looplab.grading, the lesson's one import)."""
 from __future__ import annotations
 
 import math
