@@ -25,9 +25,10 @@ import math
 import numpy as np
 
 from .ledger import SLOT_DONE_STATUSES
-from .llm import LLMRequest
-from .proposers import (SYSTEM_PROMPT, LLMProposer, Proposal, Proposer, _round3, batch_size, build_prompt, check,
-                        clean_text, pending, tried_configs, untried_moves)
+from .llm_base import LLMRequest
+from .llm_proposer import SYSTEM_PROMPT, LLMProposer, build_prompt
+from .proposal import (Proposal, Proposer, _round3, batch_size, check, clean_text, pending, tried_configs,
+                       untried_moves)
 from .spec import SearchSpace
 
 RUN_DONE = SLOT_DONE_STATUSES

@@ -5,19 +5,23 @@ metrics``, see :mod:`looplab.research.runner`), a ledger, a noise floor and a si
 It is resumable: everything it needs (which experiments are done, the current best config) is
 rebuilt from the ledger, so a loop killed mid-experiment and started again loses nothing and
 runs nothing twice.
+
+(About 340 lines, past the library's ~300: it is one class whose methods share one piece of
+state -- the ledger -- and are read together: how a slot is spent (:meth:`ResearchLoop.state`),
+the keep rule against the best at proposal time, rejection and failure, and the one read of the
+sealed test. The interactive session, which only drives it, lives in
+:mod:`looplab.research.session`.)
 """
 from __future__ import annotations
 
-import json
-import math
 import time
 from typing import Callable, Mapping
 
 from .ledger import (BASELINE, DISCARDED, FAILED, KEPT, REJECTED, RUN_STATUSES,  # noqa: F401 (RUN_STATUSES: its old home)
                      SLOT_DONE_STATUSES, TEST, Ledger)
 from .noise import NoiseFloor, keep, noise_floor
-from .proposers import Proposal, Proposer, check, clean_text
-from .signoff import AutoApprove, Decision, SignOffPanel, default_signoff
+from .proposal import Proposal, Proposer, check, clean_text
+from .signoff import AutoApprove, Decision, default_signoff
 from .spec import SearchSpace
 
 
@@ -267,13 +271,14 @@ class ResearchLoop:
         return [r for r in recs if r.get("proposer") == proposer.name]
 
     # -- interactive sign-off ------------------------------------------------------------------
-    def interactive(self, proposer: Proposer, experiments: int) -> "Session":
+    def interactive(self, proposer: Proposer, experiments: int):
         """Show each proposal with Approve / Reject / Edit buttons; run it when a human decides.
 
         Non-blocking: the cell returns at once, and each decision runs (or rejects) one proposal
-        and shows the next, until ``experiments`` are done. Returns the :class:`Session`
+        and shows the next, until ``experiments`` are done. Returns the :class:`~looplab.research.session.Session`
         (``session.panel`` is the proposal on screen, ``session.done`` tells when all are decided).
         """
+        from .session import Session
         session = Session(self, proposer, experiments)
         session.next()
         return session
@@ -337,40 +342,3 @@ def _progress(items, enabled: bool, desc: str, total: int | None = None, initial
     return tqdm(total=total, initial=initial, desc=desc, leave=True)
 
 
-class Session:
-    """The state of one interactive sign-off session (see :meth:`ResearchLoop.interactive`)."""
-
-    def __init__(self, loop: ResearchLoop, proposer: Proposer, experiments: int):
-        import ipywidgets as w
-        from IPython.display import display
-        self.loop, self.proposer, self.experiments = loop, proposer, experiments
-        self.out, self.panel = w.Output(), None
-        display(self.out)
-
-    @property
-    def done(self) -> bool:
-        return self.loop.state(self.proposer.name)["slots_done"] >= self.experiments
-
-    def _validate(self, changes) -> str | None:
-        st = self.loop.state(self.proposer.name)
-        q = check(self.loop.space, self.proposer.name, changes, st["incumbent"], self.loop.records(self.proposer.name))
-        return None if q.valid else q.reason
-
-    def next(self) -> None:
-        """Propose and show the next proposal (invalid ones are logged as rejected, then retried)."""
-        with self.out:
-            while not self.done:
-                p, slot, attempt = self.loop.propose(self.proposer)
-                if p.valid:
-                    self.panel = SignOffPanel(p, lambda d: self._decided(p, slot, attempt, d),
-                                              exp=self.loop._next_exp(), validate=self._validate)
-                    self.panel.show()
-                    return
-                self.loop.execute(p, slot, attempt, Decision("reject", by="validator", note=p.reason))
-            self.panel = None
-            print(f"[{self.proposer.name}] all {self.experiments} experiments decided: run the next cells.")
-
-    def _decided(self, p: Proposal, slot: int, attempt: int, decision: Decision) -> None:
-        with self.out:
-            self.loop.execute(p, slot, attempt, decision)
-        self.next()

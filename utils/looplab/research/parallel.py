@@ -47,7 +47,7 @@ from typing import Mapping
 from .ledger import BASELINE
 from .loop import ResearchLoop
 from .noise import NoiseFloor
-from .proposers import Proposal, Proposer, batch_size, clean_text
+from .proposal import Proposal, Proposer, clean_text
 from .signoff import Decision
 from ..checks import whole
 
