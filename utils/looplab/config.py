@@ -9,6 +9,9 @@
 
 Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. The same notebook
 cells run at every scale; only the sizes in the :class:`Scale` dataclass change.
+
+(About 300 lines, most of them the :class:`Scale` fields with the reason for each size; the
+profile, the device and ``setup()`` are read together, so they stay in one module.)
 """
 from __future__ import annotations
 

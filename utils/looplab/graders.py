@@ -19,6 +19,9 @@ text they were fitted on):
 :func:`grader_split` carves the slice of real text the graders may know out of the TRAINING split
 (the chains never see it), so that no grader touches the validation split that scores the chains,
 nor the sealed test split.
+
+(About 315 lines, just past the library's ~300: the six graders share one interface and are read
+side by side, lineage against lineage; the filters that use them are in :mod:`looplab.filters`.)
 """
 from __future__ import annotations
 
