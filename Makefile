@@ -110,8 +110,10 @@ pg-deps:
 
 # The PostgreSQL cluster of tests/test_research_store.py is started here, before the netless
 # namespace (inside it, root cannot run PostgreSQL as the 'postgres' user), on a unix socket that
-# the tests reach from inside; it is stopped afterwards whatever the result.
-PGTEST    := $(CURDIR)/build/pg-test
+# the tests reach from inside; it is stopped afterwards whatever the result. Its folder is this
+# make's own (its process id): two `make test` in one working tree must not share a cluster, or
+# one run's start (which wipes the folder) replaces the cluster the other's writers just filled.
+PGTEST    := $(CURDIR)/build/pg-test.$(shell echo $$PPID)
 PGCTL     := $(PY) tests/test_research_store.py
 
 test: $(STAMP) browser-deps pg-deps
