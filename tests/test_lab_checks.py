@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 LAB02 = ROOT / "solutions" / "02_train_a_tiny_model.ipynb"
 LAB03 = ROOT / "solutions" / "03_an_llm_runs_the_experiments.ipynb"
+LAB05 = ROOT / "solutions" / "05_independent_grading.ipynb"
 
 
 class Exercise:
@@ -320,3 +321,122 @@ LOOP_HINT = {"progress counted after the step": "progress 0", "no schedule": "ne
 def test_lab02_training_loop_check(case):
     src = _fill(_LOOP, LOOP_WRONG[case])
     assert_check_works(Exercise(LAB02, "my_train"), src, LOOP_HINT[case])
+
+
+
+# -- lab 05 (the whole notebook is about 10 s at smoke scale; each exercise runs the cells before it once)
+_BPB = """
+    class BitsPerByteGrader(gr.Grader):
+        name, lineage = "bpb-ngram", "independent"
+
+        def __init__(self, real_text, order=6):
+            self.lm = NGramLM(order).fit(real_text)
+
+        def bits_per_byte(self, text):
+            lp = self.lm.token_logprobs({text})[{rows}]
+            return float({reduce} / {unit})
+
+        def score(self, texts):
+            return np.array([{sign}self.bits_per_byte(t) for t in texts])
+
+    bpb = BitsPerByteGrader(grader_text, order=6)
+    """
+_BPB_RIGHT = dict(text='"\\n" + text', rows="1:", reduce="-lp.mean()", unit="math.log(2)", sign="-")
+BPB_WRONG = {
+    "nats, not bits": dict(_BPB_RIGHT, unit="1.0"),
+    "the total, not the mean": dict(_BPB_RIGHT, reduce="-lp.sum()"),
+    "the newline scored too": dict(_BPB_RIGHT, rows=":"),
+    "no newline before the text": dict(_BPB_RIGHT, text="text", rows=":"),
+    "lower is better": dict(_BPB_RIGHT, sign=""),
+}
+BPB_HINT = {"nats, not bits": "divide by ln 2", "the total, not the mean": "PER BYTE",
+            "the newline scored too": "scored the newline", "no newline before the text": "put the newline in front",
+            "lower is better": "BETTER document"}
+
+
+@pytest.mark.parametrize("case", sorted(BPB_WRONG))
+def test_lab05_bits_per_byte_grader_check(case):
+    assert_check_works(Exercise(LAB05, "bits_per_byte"), _fill(_BPB, BPB_WRONG[case]), BPB_HINT[case])
+
+
+_KEEP = """
+    def keep_top(docs, scores, keep=0.5):
+        n_keep = max(1, {count})
+        best = np.argsort({key}, kind="{kind}")[:n_keep]
+        return [docs[i] for i in {order}]
+    """
+_KEEP_RIGHT = dict(count="math.ceil(keep * len(docs))", key="-np.asarray(scores, dtype=float)", kind="stable",
+                   order="sorted(best)")
+KEEP_WRONG = {
+    "keeps the lowest scores": dict(_KEEP_RIGHT, key="np.asarray(scores, dtype=float)"),
+    "rounds down": dict(_KEEP_RIGHT, count="int(keep * len(docs))"),
+    "in score order, not batch order": dict(_KEEP_RIGHT, order="best"),
+    "keeps the first documents": dict(_KEEP_RIGHT, key="np.zeros(len(docs))"),
+}
+KEEP_HINT = {"keeps the lowest scores": "HIGHEST", "rounds down": "ceil", "in score order, not batch order": "order",
+             "keeps the first documents": "HIGHEST"}
+
+
+@pytest.mark.parametrize("case", sorted(KEEP_WRONG))
+def test_lab05_filter_keeps_exactly_the_known_good_documents(case):
+    assert_check_works(Exercise(LAB05, "keep_top"), _fill(_KEEP, KEEP_WRONG[case]), KEEP_HINT[case])
+
+
+WORDS_WRONG = {
+    "the validation split's vocabulary": """
+        words = RealWordGrader(val_text)
+        def words_select(docs, k):
+            return keep_top(docs, words([d.text for d in docs]), keep=sc.grading_keep)
+        """,
+    "half, not the lesson's keep": """
+        words = RealWordGrader(grader_text)
+        def words_select(docs, k):
+            return keep_top(docs, words([d.text for d in docs]), keep=0.5)
+        """,
+    "returns the texts": """
+        words = RealWordGrader(grader_text)
+        def words_select(docs, k):
+            return keep_top([d.text for d in docs], words([d.text for d in docs]), keep=sc.grading_keep)
+        """,
+}
+WORDS_HINT = {"the validation split's vocabulary": "graders' slice", "half, not the lesson's keep": "ceil",
+              "returns the texts": "Doc objects"}
+
+
+@pytest.mark.parametrize("case", sorted(WORDS_WRONG))
+def test_lab05_words_filter_check(case):
+    assert_check_works(Exercise(LAB05, "words_select"), WORDS_WRONG[case], WORDS_HINT[case])
+
+
+RATIO_WRONG = {
+    "writer minus grader": "def ratio_scores(grader, writer, texts):\n    return writer(texts) - grader(texts)",
+    "a quotient of log-probabilities": "def ratio_scores(grader, writer, texts):\n    return grader(texts) / writer(texts)",
+    "the grader alone": "def ratio_scores(grader, writer, texts):\n    return grader(texts)",
+}
+RATIO_HINT = {"writer minus grader": "grader minus writer", "a quotient of log-probabilities": "do not divide",
+              "the grader alone": "do not divide"}
+
+
+@pytest.mark.parametrize("case", sorted(RATIO_WRONG))
+def test_lab05_ratio_grader_check(case):
+    assert_check_works(Exercise(LAB05, "ratio_scores"), RATIO_WRONG[case], RATIO_HINT[case])
+
+
+_OVERLAP = """
+    def kept_overlap(scores_a, scores_b, keep):
+        a = set(gr.top_fraction(scores_a, keep).tolist())
+        b = set(gr.top_fraction({b}, keep).tolist())
+        return {ret}
+    """
+_OVERLAP_RIGHT = dict(b="scores_b", ret="len(a & b) / len(a)")
+OVERLAP_WRONG = {
+    "a count, not a share": dict(_OVERLAP_RIGHT, ret="len(a & b)"),
+    "Jaccard (over the union)": dict(_OVERLAP_RIGHT, ret="len(a & b) / len(a | b)"),
+    "divided by all documents": dict(_OVERLAP_RIGHT, ret="len(a & b) / len(scores_a)"),
+}
+OVERLAP_HINT = {k: "number one keeps" for k in OVERLAP_WRONG}
+
+
+@pytest.mark.parametrize("case", sorted(OVERLAP_WRONG))
+def test_lab05_kept_overlap_check(case):
+    assert_check_works(Exercise(LAB05, "kept_overlap"), _fill(_OVERLAP, OVERLAP_WRONG[case]), OVERLAP_HINT[case])
