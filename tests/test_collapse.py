@@ -333,6 +333,11 @@ def test_synthetic_fraction_sweep(splits):
     syn = C.run_chain(_tiny(generations=1, docs=16), data=splits, progress=False).docs[0]
     df = C.synthetic_fraction_sweep([0.0, 0.25, 0.5], syn, _tiny(), total_docs=16, data=splits, progress=False)
     assert list(df["synthetic_docs"]) == [0, 4, 8] and np.isfinite(df["val_bpb"]).all()
+    # paired by seed: one swapped document in 64 moves val_bpb far less than a change of seed does
+    pair = C.synthetic_fraction_sweep([0.0, 1 / 64], syn, _tiny(), total_docs=64, seeds=[0, 1, 2], data=splits,
+                                      progress=False).pivot(index="seed", columns="fraction", values="val_bpb")
+    swap, seed_range = (pair[1 / 64] - pair[0.0]).abs().mean(), np.ptp(pair[0.0].to_numpy())
+    assert swap < 0.5 * seed_range, (swap, seed_range)
     with pytest.raises(ValueError, match="only 16 given"):
         C.synthetic_fraction_sweep([1.0], syn, _tiny(), total_docs=32, data=splits, progress=False)
     with pytest.raises(ValueError, match="fraction 1.5"):

@@ -53,7 +53,11 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
 
     Each training set holds ``total_docs`` documents (default ``4 * config.docs``), of which
     ``round(f * total_docs)`` are synthetic (drawn without replacement from ``synthetic``), the
-    rest real (random line-start windows of the real training split). Fractions down to about 1 in
+    rest real (random line-start windows of the real training split). Runs of one seed are paired
+    as tightly as the design allows: the same ``total_docs`` real documents in the same order, the
+    synthetic ones taking the places of randomly chosen real ones, the token stream held at the
+    all-real stream's length, the same initialisation and batch positions; so two shares differ only
+    in the documents swapped (a looser pairing leaves a seed-sized difference). Fractions down to about 1 in
     1000 follow Dohmatob et al. 2025 ("Strong Model Collapse", ICLR), who find that even such
     small synthetic fractions can stop the gains from more data at scale. Returns a DataFrame with
     one row per run: fraction, seed, synthetic_docs, val_bpb.
@@ -80,12 +84,24 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
         n_syn = round(f * total)
         rng = np.random.default_rng(20_000 + s)
         syn = [synthetic[i] for i in rng.choice(len(synthetic), size=n_syn, replace=False)] if n_syn else []
-        real = real_docs(train_text, total - n_syn, c.doc_bytes, seed=30_000 + s, source=c.corpus) \
-            if n_syn < total else []
-        tokens = docs_to_tokens(real + syn, seed=s)
+        docs = real_docs(train_text, total, c.doc_bytes, seed=30_000 + s, source=c.corpus)
+        n_all_real = len(docs_to_tokens(docs, seed=s))
+        for slot, d in zip(rng.choice(total, size=n_syn, replace=False), syn):
+            docs[slot] = d                                # a synthetic document takes a real one's place
+        tokens = _hold_length(docs_to_tokens(docs, seed=s), n_all_real)
         t0 = time.perf_counter()
         res = train(chain_train_config(c, seed=s), Budget(steps=c.steps), train_tokens=tokens,
                     val_tokens=val_tokens, progress=False, device=device, measure_peak=False)
         rows.append({"fraction": f, "seed": s, "synthetic_docs": n_syn, "total_docs": total,
                      "val_bpb": float(res.val_bpb), "wall_s": time.perf_counter() - t0})
     return pd.DataFrame(rows)
+
+
+def _hold_length(tokens, n: int):
+    """``tokens`` cut or cyclically extended to ``n`` (a synthetic document's UTF-8 can be a few bytes
+    longer or shorter than a real one's: equal lengths keep the batch positions of a seed the same)."""
+    if len(tokens) >= n:
+        return tokens[:n]
+    reps = -(-n // len(tokens))
+    return tokens.repeat(reps)[:n]
+
