@@ -6,19 +6,17 @@ Non-blocking, so a notebook cell returns at once.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .proposal import Proposal, Proposer, check
 from .signoff import Decision, SignOffPanel
 
-if TYPE_CHECKING:   # the loop imports this module when it opens a session, never the reverse
-    from .loop import ResearchLoop
-
 
 class Session:
-    """The state of one interactive sign-off session (see :meth:`ResearchLoop.interactive`)."""
+    """The state of one interactive sign-off session (see :meth:`ResearchLoop.interactive`).
 
-    def __init__(self, loop: ResearchLoop, proposer: Proposer, experiments: int):
+    ``loop`` is the :class:`~looplab.research.loop.ResearchLoop` it drives (not imported here: the
+    loop imports this module when it opens a session, never the reverse)."""
+
+    def __init__(self, loop, proposer: Proposer, experiments: int):
         import ipywidgets as w
         from IPython.display import display
         self.loop, self.proposer, self.experiments = loop, proposer, experiments
