@@ -225,12 +225,3 @@ def screening_value(big_cost: float, p_good: float, small_cost: float, tpr: floa
     with_ = cost_per_success(big_cost, p_good, small_cost, tpr, fpr)
     return {"without_screening": without, "with_screening": with_, "saved": without - with_,
             "saved_fraction": (without - with_) / without}
-
-
-def __getattr__(name: str):
-    # lesson 01 calls E.lesson02_run_flops; its home is looplab.sizing (it counts a training run).
-    # Looked up on use, so this module never imports the training core (which imports this one).
-    if name == "lesson02_run_flops":
-        from .sizing import lesson02_run_flops
-        return lesson02_run_flops
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

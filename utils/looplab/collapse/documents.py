@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from ..checks import whole
+from ..data import decode_tokens  # noqa: F401  (its home: the tokenizer; re-exported for the lessons)
 
 @dataclass(frozen=True)
 class Doc:
@@ -69,11 +70,6 @@ def weights_hash(model) -> str:
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
-
-
-def decode_tokens(tokens) -> str:
-    """Byte token ids (a 1-D tensor) back to text; a broken UTF-8 sequence becomes U+FFFD."""
-    return np.asarray(tokens.cpu(), dtype=np.uint8).tobytes().decode("utf-8", errors="replace")
 
 
 def real_docs(text: str, n: int, doc_bytes: int, seed: int, source: str = "real") -> list[Doc]:
