@@ -162,18 +162,20 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     _experiment(s, w, s.screen_configs * s.screen_factor)
     out["03"] = w
 
-    w = Work()  # 04: one writer (generation 0) for every chain; replace + accumulate per seed, top-p, sweep
+    w = Work()  # 04: one writer for every chain; three workflows per seed; top-p per seed; the sweep per seed
     from .collapse import ChainConfig, chain_train_config
     c = ChainConfig.from_scale(s)
     cfg04 = chain_train_config(c, seed=0)
-    later = s.chain_seeds * 2 * (s.generations - 1) + min(3, s.generations) - 1
+    g_topp = min(3, s.generations)                               # the top-p chains: generations 0..2
+    later = s.chain_seeds * 3 * (s.generations - 1)               # replace, accumulate, accumulate-subsample
+    topp = s.chain_seeds * (g_topp - 1)
     w.add_training(cfg04, s.chain_gen0_steps, runs=1)
-    w.add_training(cfg04, s.generation_steps, runs=later)
-    # every seed (and the top-p chain) samples the writer anew; every later generation samples once
-    w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=s.chain_seeds + 1 + later)
-    w.add_training(cfg04, min(60, s.generation_steps), runs=4)   # the inline loop and run_chain, 2 gens each
-    w.add_sampling(cfg04, min(64, s.synthetic_docs), s.doc_bytes, runs=4)
-    w.add_training(cfg04, s.generation_steps, runs=6)            # 5 synthetic fractions + a seed-noise run
+    w.add_training(cfg04, s.generation_steps, runs=later + topp)
+    # every seed samples the writer (and again with top-p); every later generation samples once
+    w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=s.chain_seeds + later + s.chain_seeds * g_topp)
+    w.add_training(cfg04, min(40, s.generation_steps), runs=4)   # the inline loop and run_chain, 2 gens each
+    w.add_sampling(cfg04, min(48, s.synthetic_docs), s.doc_bytes, runs=4)
+    w.add_training(cfg04, s.generation_steps, runs=5 * s.chain_seeds)   # 5 synthetic shares per seed
     out["04"] = w
 
     w = Work()  # 05: six strategies x seeds (one writer), then the re-grading of lesson 03
