@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from looplab.model import ModelConfig, build_model
-from looplab.sample import _GPT2Runner, pick_next, sample_text, sample_tokens
+from looplab.model import ModelConfig, build_model, empty_kv_cache, forward
+from looplab.sample import _take_kv_buffer, pick_next, sample_text, sample_tokens
 
 CFG = ModelConfig(n_layer=2, n_head=2, n_embd=32, block_size=32)
 
@@ -17,14 +17,30 @@ def model():
 
 
 def test_cached_steps_equal_full_forward(model):
+    """The sampler's calls (a prompt, then one token at a time against the cache) give the
+    logits of one full forward pass, which are transformers' own."""
     x = torch.randint(0, 256, (3, 32))
     with torch.inference_mode():
         ref = model(input_ids=x).logits
-        run = _GPT2Runner(model, 3)
-        assert torch.allclose(run.prefill(x[:, :10]), ref[:, 9], atol=1e-4)
+        kv = empty_kv_cache(model, 3).fill_(float("nan"))  # unwritten positions must never be read
+        logits, kv2 = forward(model, x[:, :10], kv)
+        assert kv2 is kv and torch.equal(logits, model(input_ids=x[:, :10]).logits)  # bit for bit
         for p in range(10, 32):
-            last = run.step(x[:, p], p)
-            assert torch.allclose(last, ref[:, p], atol=1e-4)
+            last, _ = forward(model, x[:, p:p + 1], kv, p)
+            assert last.shape == (3, 1, 256)
+            assert torch.allclose(last[:, 0], ref[:, p], atol=1e-4)
+
+
+def test_forward_refuses_what_it_does_not_compute(model):
+    kv = empty_kv_cache(model, 1)
+    with pytest.raises(ValueError, match="block_size=32"):
+        forward(model, torch.zeros(1, 2, dtype=torch.long), kv, 31)
+    with pytest.raises(ValueError, match="starts at pos=0"):
+        forward(model, torch.zeros(1, 2, dtype=torch.long), kv, 5)
+    other = build_model(CFG, seed=0)
+    other.config.activation_function = "gelu_new"
+    with pytest.raises(TypeError, match="course's GPT-2"):
+        forward(other, torch.zeros(1, 2, dtype=torch.long))
 
 
 def test_greedy_equals_generate(model):
@@ -95,11 +111,11 @@ def test_kept_kv_buffer_is_reused_and_never_leaks_old_values(model):
     assert torch.equal(fresh, again)
     assert sample._kv_spare and sample._kv_spare[0] is kept  # the same buffer came back
     with torch.inference_mode():
-        run = _GPT2Runner(model, 4)
-        assert run.kv is kept and not sample._kv_spare  # taken out while in use
-        other = _GPT2Runner(model, 4)
-        assert other.kv is not kept  # a concurrent runner gets its own
-        run.close(), other.close()
+        kv = _take_kv_buffer(model, 4)
+        assert kv is kept and not sample._kv_spare  # taken out while in use
+        other = _take_kv_buffer(model, 4)
+        assert other is not kept  # a concurrent call gets its own
+        sample._give_back_kv_buffer(kv), sample._give_back_kv_buffer(other)
     sample.release_kv_buffer()
     assert not sample._kv_spare
 

@@ -5,12 +5,12 @@
 
 Generating a token needs the keys and values of every earlier position. Recomputing them each
 step (what a cache-free loop does) costs a whole forward pass per new token; a *KV cache*
-keeps them, so each step only runs the new position through the network. For the course's GPT-2
-models this module runs that step directly on the model's own weights with a preallocated
-cache, which avoids the general-purpose bookkeeping of ``model.generate()`` (the bench measures
-the difference). The cache buffer is kept for the next call of the same shape (up to 256 MiB;
-:func:`release_kv_buffer` frees it). Other transformers causal LMs use their own cache through
-``model(...)``.
+keeps them, so each step only runs the new position through the network. The steps are
+:func:`looplab.model.forward`, the same forward pass training uses, given a preallocated cache
+(:func:`looplab.model.empty_kv_cache`); that avoids the general-purpose bookkeeping of
+``model.generate()`` (the bench measures the difference) and gives the same greedy tokens. The
+cache buffer is kept for the next call of the same shape (up to 256 MiB; :func:`release_kv_buffer`
+frees it).
 
 Context longer than the model's ``block_size``: the learned position embeddings stop there, so
 when the window is full the cache is rebuilt from the last three quarters of the window and
@@ -21,10 +21,9 @@ from __future__ import annotations
 import threading
 
 import torch
-import torch.nn.functional as F
 
 from .checks import number, whole
-from .model import is_plain_gpt2
+from .model import empty_kv_cache, forward, gpt2_weights, kv_cache_shape
 
 
 def _check(temperature, top_k, top_p, n, max_new_tokens, batch_size, seed):
@@ -88,20 +87,20 @@ _kv_spare: list = []
 _kv_lock = threading.Lock()
 
 
-def _take_kv_buffer(shape, dtype, device):
+def _take_kv_buffer(model, batch: int):
+    """A KV cache for ``model`` and ``batch``: the kept one if it fits, else a new one."""
+    w, shape = model.transformer.wte.weight, kv_cache_shape(model, batch)
     inference = torch.is_inference_mode_enabled()
     with _kv_lock:
         for i, buf in enumerate(_kv_spare):
-            if (buf.shape == shape and buf.dtype == dtype and buf.device == torch.device(device)
+            if (buf.shape == shape and buf.dtype == w.dtype and buf.device == w.device
                     and buf.is_inference() == inference):
                 return _kv_spare.pop(i)
-    return torch.empty(shape, dtype=dtype, device=device)
+    return empty_kv_cache(model, batch)
 
 
 def _give_back_kv_buffer(buf) -> None:
     """Keep ``buf`` (and at most one earlier spare) if together they fit in ``_KEEP_BYTES``."""
-    if buf is None:
-        return
     with _kv_lock:
         kept = [buf] + _kv_spare[:1]
         while kept and sum(b.numel() * b.element_size() for b in kept) > _KEEP_BYTES:
@@ -115,122 +114,27 @@ def release_kv_buffer() -> None:
         _kv_spare.clear()
 
 
-class _GPT2Runner:
-    """Prefill and one-token steps of a transformers GPT-2 model with a preallocated KV cache."""
-
-    def __init__(self, model, batch: int):
-        tr = model.transformer
-        c = model.config
-        self.wte, self.wpe, self.ln_f = tr.wte.weight, tr.wpe.weight, tr.ln_f
-        self.head = model.lm_head.weight
-        self.blocks = list(tr.h)
-        self.H, self.d = c.n_head, c.n_embd
-        self.hd = self.d // self.H
-        self.T = c.n_positions
-        p = self.wte
-        # keys and values of every layer in one buffer, (layer, k|v, batch, head, position, dim),
-        # so a decode step writes a position's keys and values with one copy
-        self.kv = _take_kv_buffer((len(self.blocks), 2, batch, self.H, self.T, self.hd), p.dtype, p.device)
-        self.k, self.v = self.kv[:, 0], self.kv[:, 1]
-        scale = self.hd ** -0.5
-        # the raw tensors of every layer, so a decode step calls kernels, not Python modules;
-        # the query columns of the qkv projection carry the 1/sqrt(head_dim) attention scale
-        # (one multiply fewer per layer and step; the prefill uses the modules, unscaled)
-        self.layers = []
-        for blk in self.blocks:
-            a, m = blk.attn, blk.mlp
-            wqkv, bqkv = a.c_attn.weight.detach().clone(), a.c_attn.bias.detach().clone()
-            wqkv[:, :self.d] *= scale
-            bqkv[:self.d] *= scale
-            self.layers.append((blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps, wqkv, bqkv,
-                                a.c_proj.weight, a.c_proj.bias, blk.ln_2.weight, blk.ln_2.bias, blk.ln_2.eps,
-                                m.c_fc.weight, m.c_fc.bias, m.act, m.c_proj.weight, m.c_proj.bias))
-
-    def close(self):
-        """Hand the KV buffer back for the next sampler call (see :func:`_take_kv_buffer`)."""
-        _give_back_kv_buffer(self.kv)
-        self.kv = self.k = self.v = None
-
-    def _mlp(self, blk, h):
-        m = blk.mlp
-        return m.c_proj(m.act(m.c_fc(h)))
-
-    def prefill(self, ids):
-        """Run (B, P) ids from position 0; fill the cache; return logits of the last position."""
-        B, P = ids.shape
-        x = self.wte[ids] + self.wpe[:P]
-        for i, blk in enumerate(self.blocks):
-            a = blk.attn
-            q, k, v = a.c_attn(blk.ln_1(x)).split(self.d, dim=-1)
-            q, k, v = (t.view(B, P, self.H, self.hd).transpose(1, 2) for t in (q, k, v))
-            self.k[i, :B, :, :P] = k
-            self.v[i, :B, :, :P] = v
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            x = x + a.c_proj(y.transpose(1, 2).reshape(B, P, self.d))
-            x = x + self._mlp(blk, blk.ln_2(x))
-        return self.ln_f(x[:, -1]) @ self.head.T
-
-    def step(self, tok, pos: int):
-        """Run one new token per row at position ``pos`` against the cache; return its logits.
-
-        For one query position, attention is two small batched matmuls over the cached keys and
-        values (``bmm`` was faster here than SDPA's kernel, which is tuned for long queries).
-        """
-        B, H, hd, d = tok.shape[0], self.H, self.hd, self.d
-        x = self.wte[tok] + self.wpe[pos]
-        for i, (w1, b1, e1, wqkv, bqkv, wo, bo, w2, b2, e2, wfc, bfc, act, wpr, bpr) in enumerate(self.layers):
-            qkv = torch.addmm(bqkv, F.layer_norm(x, (d,), w1, b1, e1), wqkv)  # q already scaled
-            self.kv[i, :, :B, :, pos] = qkv[:, d:].view(B, 2, H, hd).transpose(0, 1)
-            keys, vals = self.k[i, :B, :, :pos + 1], self.v[i, :B, :, :pos + 1]
-            att = torch.matmul(qkv[:, :d].view(B, H, 1, hd), keys.transpose(-1, -2)).softmax(-1)
-            # residual adds in place: x += y @ W, then the bias (no temporary, no bias broadcast)
-            x.addmm_(torch.matmul(att, vals).view(B, d), wo).add_(bo)
-            x.addmm_(act(torch.addmm(bfc, F.layer_norm(x, (d,), w2, b2, e2), wfc)), wpr).add_(bpr)
-        return F.layer_norm(x, (d,), self.ln_f.weight, self.ln_f.bias, self.ln_f.eps) @ self.head.T
-
-
-class _HFRunner:
-    """The same interface through any transformers causal LM's own cache (slower, general)."""
-
-    def __init__(self, model, batch: int):
-        self.model, self.cache = model, None
-        self.T = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", 2048)
-
-    def close(self):
-        self.cache = None
-
-    def prefill(self, ids):
-        out = self.model(input_ids=ids, use_cache=True)
-        self.cache = out.past_key_values
-        return out.logits[:, -1]
-
-    def step(self, tok, pos: int):
-        out = self.model(input_ids=tok[:, None], past_key_values=self.cache, use_cache=True,
-                         position_ids=torch.full((tok.shape[0], 1), pos, device=tok.device))
-        self.cache = out.past_key_values
-        return out.logits[:, -1]
-
-
-def _sample_batch(runner, prompt: list[int], B: int, max_new: int, temperature, top_k, top_p, g, device):
-    T = runner.T
+def _sample_batch(model, kv, prompt: list[int], B: int, max_new: int, temperature, top_k, top_p, g, device):
+    wts = gpt2_weights(model)   # read off the modules once, not at every step
+    T = wts.block_size
     keep = max(1, (3 * T) // 4)
     P = len(prompt)
     hist = torch.empty(B, P + max_new, dtype=torch.long, device=device)
     hist[:, :P] = torch.tensor(prompt, dtype=torch.long, device=device)
     w = min(P, T)
-    logits = runner.prefill(hist[:, P - w:P])
+    logits, _ = forward(model, hist[:, P - w:P], kv, w=wts)   # the prompt, from position 0
     pos = w
     for i in range(max_new):
-        nxt = pick_next(logits, temperature, top_k, top_p, g)
+        nxt = pick_next(logits[:, -1], temperature, top_k, top_p, g)
         hist[:, P + i] = nxt
         if i == max_new - 1:
             break
         if pos >= T:  # window full: rebuild the cache from the most recent `keep` tokens
             end = P + i + 1
-            logits = runner.prefill(hist[:, end - keep:end])
+            logits, _ = forward(model, hist[:, end - keep:end], kv, w=wts)
             pos = keep
-        else:
-            logits = runner.step(nxt, pos)
+        else:         # one new token per row, against the cache
+            logits, _ = forward(model, nxt[:, None], kv, pos, w=wts)
             pos += 1
     return hist[:, P:]
 
@@ -255,11 +159,11 @@ def sample_tokens(model, n: int, max_new_tokens: int, prompt=b"\n", temperature:
         with torch.inference_mode():
             for start in range(0, n, batch_size):
                 B = min(batch_size, n - start)
-                runner = _GPT2Runner(model, B) if is_plain_gpt2(model) else _HFRunner(model, B)
+                kv = _take_kv_buffer(model, B)
                 try:
-                    out.append(_sample_batch(runner, ids, B, max_new_tokens, temperature, top_k, top_p, g, device))
+                    out.append(_sample_batch(model, kv, ids, B, max_new_tokens, temperature, top_k, top_p, g, device))
                 finally:
-                    runner.close()
+                    _give_back_kv_buffer(kv)
     finally:
         model.train(was_training)
     return torch.cat(out).cpu()

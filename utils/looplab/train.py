@@ -165,14 +165,14 @@ def make_optimizer(model, config: TrainConfig):
 def lm_loss(model, x, y):
     """Mean cross-entropy (nats) of predicting ``y`` from ``x`` (both (B, T) byte ids).
 
-    The logits are ``model(input_ids=x).logits``, computed by :func:`looplab.model.gpt2_logits`
-    for the course's GPT-2 models (bit-identical, without transformers' plumbing).
+    The logits are :func:`looplab.model.forward`'s, the course's one forward pass (bit-identical
+    to ``model(input_ids=x).logits``, without transformers' plumbing).
     """
     import torch.nn.functional as F
 
-    from .model import gpt2_logits
+    from .model import forward
 
-    logits = gpt2_logits(model, x)
+    logits, _ = forward(model, x)
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
 
 
