@@ -10,9 +10,9 @@ same sizes in the same process:
 
 * ``nanogpt-style``: a hand-written GPT (the nanoGPT layout) with the same step and optimizer;
 * ``hf forward``: the same model through ``model(input_ids=x).logits``, i.e. transformers'
-  general plumbing (the library computes the identical logits with ``gpt2_logits``);
-* ``hf gelu_new``: transformers' GPT-2 with its default tanh-approximate GELU, which is
-  built from ~8 separate element-wise ops (the course model uses exact GELU, one fused op).
+  general plumbing (the library computes the identical logits with ``looplab.model.forward``);
+* ``hf gelu_new``: the same, with transformers' default tanh-approximate GELU for GPT-2, which
+  is built from ~8 separate element-wise ops (the course model uses exact GELU, one fused op).
 
 Goal: ratio >= 0.50 on 2 cores.
 
@@ -127,9 +127,10 @@ ABLATIONS = ("gelu", "layernorm", "attention", "biases", "clip", "optimizer")
 def ablated_step_ms(cfg, without: str, steps: int) -> float:
     """ms per training step of the course model with the part ``without`` removed ('' = none).
 
-    The step is :func:`time_steps` with ``looplab.model.gpt2_logits`` (what ``looplab.train``
-    runs); a part is removed by swapping the model's modules, or for attention by making SDPA
-    return its values unchanged for the duration of the timing.
+    The step is :func:`time_steps` with ``looplab.model.gpt2_logits`` (``looplab.model.forward``,
+    what ``looplab.train`` runs); a part is removed by replacing the torch function that computes
+    it, for the duration of the timing: GELU and LayerNorm return their input, attention returns
+    its values, the linear layers' ``addmm(b, x, W)`` becomes ``x @ W``.
     """
     import contextlib
     from unittest import mock
@@ -140,19 +141,14 @@ def ablated_step_ms(cfg, without: str, steps: int) -> float:
     from looplab.model import build_model, gpt2_logits
 
     model = build_model(cfg.model_config(), seed=0)
-    tr = model.transformer
-    for blk in tr.h:
-        if without == "gelu":
-            blk.mlp.act = torch.nn.Identity()
-        elif without == "layernorm":
-            blk.ln_1 = blk.ln_2 = torch.nn.Identity()
-        elif without == "biases":  # transformers' Conv1D computes x @ W + b; keep x @ W
-            for m in (blk.attn.c_attn, blk.attn.c_proj, blk.mlp.c_fc, blk.mlp.c_proj):
-                m.forward = lambda x, w=m.weight: x @ w
-    if without == "layernorm":
-        tr.ln_f = torch.nn.Identity()
-    no_attention = mock.patch.object(F, "scaled_dot_product_attention", lambda q, k, v, **kw: v)
-    with no_attention if without == "attention" else contextlib.nullcontext():
+    patches = {
+        "gelu": (F, "gelu", lambda x, **kw: x),
+        "layernorm": (F, "layer_norm", lambda x, *a, **kw: x),
+        "attention": (F, "scaled_dot_product_attention", lambda q, k, v, **kw: v),
+        "biases": (torch, "addmm", lambda b, x, w: torch.mm(x, w)),
+    }
+    ctx = mock.patch.object(*patches[without]) if without in patches else contextlib.nullcontext()
+    with ctx:
         tps = time_steps(model, cfg, steps, gpt2_logits, clip=without != "clip", update=without != "optimizer")
     return cfg.batch_size * cfg.block_size / tps * 1e3
 
@@ -219,7 +215,7 @@ def main(argv=None) -> dict:
     from looplab.config import get_scale
     from looplab.data import default_splits
     from looplab.hardware import measure_matmul_flops
-    from looplab.model import build_model, flops_per_token, gpt2_logits, n_params
+    from looplab.model import build_model, flops_per_token, n_params
     from looplab.train import Budget, TrainConfig, train
 
     cfg = TrainConfig.from_scale(get_scale(a.scale))
@@ -245,7 +241,7 @@ def main(argv=None) -> dict:
             m = build_model(mcfg, seed=0)
             for blk in m.transformer.h:
                 blk.mlp.act = ACT2FN["gelu_new"]
-            refs["hf gelu_new"].append(time_steps(m, cfg, a.steps, gpt2_logits))
+            refs["hf gelu_new"].append(time_steps(m, cfg, a.steps))
             line += "".join(f" | {k} {v[-1]:8,.0f} tok/s" for k, v in refs.items())
         print(line, flush=True)
     peak = max(peaks)
