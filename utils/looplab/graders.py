@@ -89,7 +89,7 @@ def model_logprob_per_byte(model, texts: Sequence[str], batch_size: int = 64,
     import torch
     import torch.nn.functional as F
 
-    from .model import gpt2_logits
+    from .model import forward
 
     texts = _as_texts(texts)
     block = int(model.config.n_positions)
@@ -117,7 +117,7 @@ def model_logprob_per_byte(model, texts: Sequence[str], batch_size: int = 64,
                 done, end = 0, min(block, n)
                 while True:
                     a = max(0, end - block)
-                    logits = gpt2_logits(model, ids[:, a:end]).float()
+                    logits = forward(model, ids[:, a:end])[0].float()
                     lp = -F.cross_entropy(logits.transpose(1, 2), ids[:, a + 1:end + 1], reduction="none")
                     keep = slice(done - a, end - a)                     # targets not yet counted
                     total += (lp[:, keep] * mask[:, done:end]).sum(1).double()

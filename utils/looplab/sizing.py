@@ -36,7 +36,7 @@ GPU_UTILIZATION = 0.25
 # the course's small models this floor, not the arithmetic, sets a GPU's step time.
 KERNEL_S = 10e-6
 LAUNCH_KERNELS_PER_LAYER, LAUNCH_KERNELS_FIXED = 40, 40
-DECODE_KERNELS_PER_LAYER = 12        # one KV-cache decode step (looplab.sample._GPT2Runner.step)
+DECODE_KERNELS_PER_LAYER = 12        # one KV-cache decode step (looplab.model.forward with one new token)
 
 
 @dataclass(frozen=True)

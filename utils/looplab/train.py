@@ -9,6 +9,11 @@ byte, backward, clip the gradient norm, AdamW step. The learning rate warms up l
 decays (cosine or linear) to ``min_lr_ratio * lr`` as the budget is used up (:func:`lr_at`).
 With a step budget, the same seed and config give the same numbers on CPU; a seconds budget
 stops wherever the clock says, so its step count depends on the machine's speed that minute.
+
+Why one module of about 400 lines: it is lesson 02's training core, read top to bottom as the
+lesson teaches it (config and budget, schedule, loss, one step, evaluation, the loop and its
+result), and lab 02 checks a learner's loop against :func:`train` line for line; split, the loop
+would sit away from the pieces it is made of.
 """
 from __future__ import annotations
 
