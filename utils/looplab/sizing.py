@@ -166,7 +166,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     from .collapse import ChainConfig, chain_train_config
     c = ChainConfig.from_scale(s)
     cfg04 = chain_train_config(c, seed=0)
-    g_topp = min(3, s.generations)                               # the top-p chains: generations 0..2
+    g_topp = min(2, s.generations)                               # the top-p chains: generations 0 and 1
     later = s.chain_seeds * 3 * (s.generations - 1)               # replace, accumulate, accumulate-subsample
     topp = s.chain_seeds * (g_topp - 1)
     w.add_training(cfg04, s.chain_gen0_steps, runs=1)
@@ -175,7 +175,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=s.chain_seeds + later + s.chain_seeds * g_topp)
     w.add_training(cfg04, min(40, s.generation_steps), runs=4)   # the inline loop and run_chain, 2 gens each
     w.add_sampling(cfg04, min(48, s.synthetic_docs), s.doc_bytes, runs=4)
-    w.add_training(cfg04, s.generation_steps, runs=5 * s.chain_seeds)   # 5 synthetic shares per seed
+    w.add_training(cfg04, s.generation_steps, runs=3 * s.chain_seeds)   # 3 synthetic shares per seed
     out["04"] = w
 
     w = Work()  # 05: six strategies x seeds (one writer), then the re-grading of lesson 03
