@@ -85,7 +85,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
         rng = np.random.default_rng(20_000 + s)
         syn = [synthetic[i] for i in rng.choice(len(synthetic), size=n_syn, replace=False)] if n_syn else []
         docs = real_docs(train_text, total, c.doc_bytes, seed=30_000 + s, source=c.corpus)
-        n_all_real = len(docs_to_tokens(docs, seed=s))
+        n_all_real = sum(len(("\n" + d.text).encode("utf-8")) for d in docs)   # the all-real stream's length
         for slot, d in zip(rng.choice(total, size=n_syn, replace=False), syn):
             docs[slot] = d                                # a synthetic document takes a real one's place
         tokens = _hold_length(docs_to_tokens(docs, seed=s), n_all_real)
