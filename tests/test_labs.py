@@ -1,5 +1,6 @@
 """labs/ is generated from solutions/: the generator's rules, sync, and how a lab behaves when run."""
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -156,3 +157,40 @@ def test_no_committed_notebook_carries_outputs():
             if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
                 dirty.append(f"{path} cell {k}")
     assert not dirty, "notebooks committed with outputs (strip them: nbstripout FILE, then git add): " + ", ".join(dirty)
+
+
+def _header_minutes(nb_path):
+    """(teaching, exercises) minutes from a notebook's first cell ("teaching: N min, exercises: M min")."""
+    first = "".join(json.loads(Path(nb_path).read_text())["cells"][0]["source"])
+    m = re.search(r"teaching:?\**:? *(\d+) min, exercises:?\**:? *(\d+) min", first)
+    assert m, f"{nb_path.name}: no 'teaching: N min, exercises: M min' in its header"
+    return int(m.group(1)), int(m.group(2))
+
+
+def _table_minutes(text, row_key):
+    """{lesson number: (teaching, exercises)} from a markdown table whose rows start '| NN |'."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"\| *(0\d) *\|.*\| *(\d+) min *\| *(\d+) min *\|", line)
+        if m and row_key in line:
+            out[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+
+def test_exercise_times_agree_everywhere_they_are_stated():
+    # The lab's header is the home of the exercise time (it counts the lab's own exercises); the
+    # lesson's header, lesson 00's map, the README and the instructors' table repeat it.
+    lessons = sorted((ROOT / "lessons").glob("0*.ipynb"))
+    stated = {p.name[:2]: _header_minutes(p) for p in lessons}
+    for sol in SOLUTIONS:
+        assert stated[sol.name[:2]][1] == _header_minutes(sol)[1], (
+            f"{sol.name}: the lab says {_header_minutes(sol)[1]} min of exercises, "
+            f"the lesson {stated[sol.name[:2]][1]} min")
+    start_here = "".join("".join(c["source"]) for c in json.loads(lessons[0].read_text())["cells"])
+    for name, text in [("lessons/00_start_here.ipynb", start_here),
+                       ("README.md", (ROOT / "README.md").read_text()),
+                       ("instructors/README.md", (ROOT / "instructors" / "README.md").read_text())]:
+        table = _table_minutes(text, "|")
+        assert set(table) == set(stated), f"{name}: its course table lists lessons {sorted(table)}"
+        for n, times in table.items():
+            assert times == stated[n], f"{name}: lesson {n} is {times} (teaching, exercises); its header says {stated[n]}"
