@@ -371,3 +371,28 @@ def test_pick_claims_takes_the_best_kept_few():
     assert gr.pick_claims([{"status": "baseline", "val_bpb": 3.0}]) == []
     with pytest.raises(ValueError, match="max_claims"):
         gr.pick_claims(recs, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the discriminator: real vs this batch of samples
+# ---------------------------------------------------------------------------------------------
+
+def test_discriminator_ranks_real_looking_text_above_corrupted_text(real_text):
+    from looplab.collapse import real_docs
+    rng = np.random.default_rng(0)
+    docs = [d.text for d in real_docs(real_text[200_000:], 80, 128, seed=1)]
+
+    def corrupt(t):        # one letter in ten replaced by a random one: what a weak writer does
+        return "".join(chr(97 + rng.integers(26)) if c.isalpha() and rng.random() < 0.1 else c for c in t)
+
+    batch = [corrupt(t) for t in docs[:40]] + docs[40:]      # half corrupted, half real-like
+    g = gr.DiscriminatorGrader(real_text[:200_000], name="disc", seed=3)
+    s = g(batch)
+    # held-out (cross-fitted) scores: the clean half ranks above the corrupted half
+    auc = (s[40:, None] > s[None, :40]).mean()
+    assert auc > 0.9, auc
+    assert g.history[-1]["n"] == 80 and 0 <= g.history[-1]["looks_real"] <= 1
+    with pytest.raises(ValueError, match="too small"):
+        g(batch[:3])
+    with pytest.raises(ValueError, match="1000 bytes"):
+        gr.DiscriminatorGrader("too short")
