@@ -131,7 +131,7 @@ def lesson02_run_flops(scale: Scale) -> dict:
 
 
 LESSON03_FAMILIES = 6   # random, hill-climb, TPE, CMA-ES, LLM, centaur (lesson 03's proposers_for)
-LESSON05_STRATEGIES = 6  # lesson 05's STRATS (the design's six cells)
+LESSON05_STRATEGIES = 4  # lesson 05's STRATS (real, replace, self, disc)
 
 
 def _experiment(scale: Scale, w: Work, budgets: float) -> None:
@@ -178,7 +178,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     w.add_training(cfg04, s.generation_steps, runs=3 * s.chain_seeds)   # 3 synthetic shares per seed
     out["04"] = w
 
-    w = Work()  # 05: six strategies x seeds (one writer), then the re-grading of lesson 03
+    w = Work()  # 05: four strategies x seeds (one writer), then the re-grading of lesson 03
     from .strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
