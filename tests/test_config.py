@@ -76,6 +76,68 @@ def test_threads_follow_free_cores(monkeypatch):
     assert config.free_cores() >= 1
 
 
+def _fake_cgroup(tmp_path, files: dict, own: str = "0::/\n"):
+    """A fake /sys/fs/cgroup under tmp_path/cg with ``files`` ({relative path: text}) and /proc/self/cgroup."""
+    root = tmp_path / "cg"
+    root.mkdir()
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text + "\n", encoding="utf-8")
+    me = tmp_path / "self_cgroup"
+    me.write_text(own, encoding="utf-8")
+    return {"root": root, "self_cgroup": me}
+
+
+@pytest.mark.parametrize("files, want, says", [
+    ({"cpu.max": "100000 100000"}, 1, "CPU quota of 1 cores"),            # Binder: one CPU
+    ({"cpu.max": "150000 100000"}, 1, "CPU quota of 1.5 cores"),          # rounded down, not up
+    ({"cpu.max": "250000 100000"}, 2, "cgroup v2"),
+    ({"cpu.max": "max 100000"}, 4, "4 cores this process may run on"),   # v2, unlimited
+    ({"cpu/cpu.cfs_quota_us": "200000", "cpu/cpu.cfs_period_us": "100000"}, 2, "cgroup v1"),
+    ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, 4, "4 cores"),  # v1, unlimited
+    ({"cpu.max": "50000 100000"}, 1, "CPU quota of 0.5 cores"),           # half a core: still 1 thread
+    ({}, 4, "4 cores this process may run on"),                           # no cgroup files at all
+    ({"cpu.max": "800000 100000"}, 4, "not tighter"),                     # quota above the affinity
+])
+def test_threads_follow_the_cpu_quota(tmp_path, monkeypatch, files, want, says):
+    monkeypatch.delenv("LOOPLAB_THREADS", raising=False)
+    monkeypatch.setattr(config, "_affinity_cores", lambda: 4)
+    n, why = config.thread_budget(**_fake_cgroup(tmp_path, files))
+    assert n == want and says in why, (n, why)
+
+
+def test_quota_of_a_parent_cgroup_counts(tmp_path, monkeypatch):
+    """A pod's limit sits on a parent of the container's own cgroup (which says max)."""
+    monkeypatch.delenv("LOOPLAB_THREADS", raising=False)
+    monkeypatch.setattr(config, "_affinity_cores", lambda: 8)
+    fake = _fake_cgroup(tmp_path, {"kubepods/pod1/cpu.max": "200000 100000", "kubepods/pod1/ctr/cpu.max": "max 100000"},
+                        own="0::/kubepods/pod1/ctr\n")
+    n, why = config.thread_budget(**fake)
+    assert n == 2 and "pod1" in why and "ctr" not in why
+    (tmp_path / "v1").mkdir()
+    fake_v1 = _fake_cgroup(tmp_path / "v1", {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "300000",
+                                             "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"},
+                           own="4:cpu,cpuacct:/docker/abc\n0::/\n")
+    assert config.thread_budget(**fake_v1)[0] == 3
+
+
+def test_looplab_threads_wins_over_the_quota_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "_affinity_cores", lambda: 4)
+    monkeypatch.setenv("LOOPLAB_THREADS", "3")
+    assert config.thread_budget(**_fake_cgroup(tmp_path, {"cpu.max": "100000 100000"})) == (3, "LOOPLAB_THREADS=3")
+    monkeypatch.setenv("LOOPLAB_THREADS", "two")
+    with pytest.raises(ValueError, match="'two'.*>= 1"):
+        config.thread_budget()
+
+
+def test_setup_prints_why_that_many_threads(capsys, monkeypatch):
+    monkeypatch.setattr(config, "thread_budget", lambda: (1, "CPU quota of 1 cores (cgroup v2 /x/cpu.max)"))
+    monkeypatch.setattr(config, "device_name", lambda: "cpu")
+    s = config.setup(seed=0)
+    assert s.threads == 1 and "quota" in s.threads_reason
+    assert "1 CPU threads: CPU quota of 1 cores" in capsys.readouterr().out
+
+
 def test_seeding_makes_all_three_generators_repeat():
     import random
 

@@ -29,3 +29,10 @@ def test_report_says_what_to_do_when_missing(monkeypatch, capsys):
 def test_offline_mode_means_no_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert envcheck.network_available() is False
+
+
+def test_report_says_how_many_cpu_threads_and_why(monkeypatch, capsys):
+    monkeypatch.setenv("LOOPLAB_THREADS", "1")
+    rows = envcheck.report(network=False)
+    assert any(r.what == "CPU threads" and r.detail == "1 (LOOPLAB_THREADS=1)" for r in rows)
+    assert "CPU threads" in capsys.readouterr().out

@@ -73,13 +73,16 @@ class Check:
 
 def checks(network: bool | None = None) -> list[Check]:
     """Every environment check, in the order lesson 00 shows them."""
-    from .config import device_name, scale_name
+    from .config import device_name, scale_name, thread_budget
 
     out = [
         Check("scale", True, scale_name(), "set LOOPLAB_SCALE=smoke|workshop|full before starting Jupyter"),
     ]
     dev = device_name()
     out.append(Check("device", True, dev + ("" if dev != "cpu" else " (fine: every lesson runs on a CPU)")))
+    threads, why = thread_budget()
+    out.append(Check("CPU threads", True, f"{threads} ({why})",
+                     "set LOOPLAB_THREADS=N before starting Jupyter to choose another count"))
     llm = offline_llm_file()
     out.append(Check(
         "offline LLM (SmolLM2-135M-Instruct)", llm is not None,
