@@ -73,6 +73,37 @@ def test_generate_and_check_round_trip(tmp_path):
     assert not (lab / "99_stale.ipynb").exists()
 
 
+def test_labs_round_trip_where_the_locale_is_not_utf8(tmp_path):
+    """On Windows (cp1252) the locale cannot encode ✓, ≈ or σ̂: the generator must say UTF-8 itself.
+
+    Linux stands in for Windows with the C locale, UTF-8 mode and locale coercion off (ASCII)."""
+    import os
+    import subprocess
+    import sys
+    sol, lab = tmp_path / "solutions", tmp_path / "labs"
+    sol.mkdir()
+    nb = _solution_nb()
+    nb.cells.append(nbformat.v4.new_markdown_cell("σ̂ ≈ σ when M is large ✓"))
+    nbformat.write(nb, str(sol / "01_toy.ipynb"))
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONIOENCODING": "utf-8"}
+    script = (
+        "import locale, sys\n"
+        "from looplab import labs\n"
+        "enc = locale.getpreferredencoding(False)\n"
+        "if 'utf' in enc.lower().replace('-', ''): print('SKIP', enc); sys.exit(0)\n"
+        f"print(labs.generate({str(sol)!r}, {str(lab)!r}))\n"
+        f"print(labs.generate({str(sol)!r}, {str(lab)!r}, check=True))\n")
+    r = subprocess.run([sys.executable, "-X", "utf8=0", "-c", script], env=env, capture_output=True,
+                       text=True, encoding="utf-8")
+    if r.stdout.startswith("SKIP"):
+        pytest.skip(f"could not get a non-UTF-8 locale here ({r.stdout.split()[1]})")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.splitlines() == ["['01_toy.ipynb']", "[]"], r.stdout   # written, then in sync
+    text = (lab / "01_toy.ipynb").read_text(encoding="utf-8")
+    assert "✓ correct" in text and "σ̂ ≈ σ" in text
+
+
 def test_committed_labs_are_in_sync_with_solutions(tmp_path):
     if not SOLUTIONS:
         pytest.skip("no solution notebooks yet")

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = [v for nb in notebooks for v in read(out / "verdicts" / f"{nb.stem}.jsonl")]
     fails = problems(rows, verdicts, scale)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "summary.csv", "w", newline="") as f:
+    with open(out / "summary.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)

@@ -127,11 +127,11 @@ def generate(solutions: Path, labs: Path, check: bool = False) -> list[str]:
         target = labs / sol.name
         wanted.add(sol.name)
         text = lab_text(sol)
-        if not target.exists() or target.read_text() != text:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
             changed.append(sol.name)
             if not check:
                 labs.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
+                target.write_text(text, encoding="utf-8")
     for stale in sorted(labs.glob("*.ipynb")) if labs.is_dir() else []:
         if stale.name not in wanted:
             changed.append(stale.name)

@@ -37,7 +37,7 @@ class ChainStore:
         """Start or resume: a stored chain with a different config is an error unless ``fresh``."""
         meta = self.root / "chain.json"
         if meta.exists() and not fresh:
-            stored = json.loads(meta.read_text())
+            stored = json.loads(meta.read_text(encoding="utf-8"))
             if stored.get("config") != config:
                 diff = sorted(k for k in set(stored.get("config", {})) | set(config)
                               if stored.get("config", {}).get(k) != config.get(k))
@@ -84,7 +84,7 @@ class ChainStore:
         return [Doc.from_json(r) for r in read_jsonl(self.gen_dir(k) / "docs.jsonl")]
 
     def load_metrics(self, k: int) -> dict:
-        return json.loads((self.gen_dir(k) / "metrics.json").read_text())
+        return json.loads((self.gen_dir(k) / "metrics.json").read_text(encoding="utf-8"))
 
     def load_state_dict(self, k: int):
         import torch
