@@ -1,8 +1,9 @@
 """binder/ must install what pyproject.toml declares, and its scripts must be valid shell."""
 import re
 import subprocess
-import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
@@ -21,8 +22,18 @@ def _requirements() -> dict[str, str]:
     return out
 
 
+def _toml():
+    """tomllib (Python >= 3.11), else its backport tomli (Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        tomllib = pytest.importorskip(
+            "tomli", reason="Python 3.10 has no tomllib; pip install tomli to compare binder/ with pyproject.toml")
+    return tomllib
+
+
 def test_binder_requirements_match_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = _toml().loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     declared = list(project["dependencies"]) + list(project["optional-dependencies"]["llm"])
     want = {_name(d): d.split(";")[0].replace(" ", "") for d in declared}
     got = _requirements()
