@@ -188,3 +188,14 @@ def test_forced_device_missing_here_is_refused(monkeypatch):
             config.device_name()
     monkeypatch.setenv("LOOPLAB_DEVICE", " CPU ")
     assert config.device_name() == "cpu"
+
+
+def test_too_old_python_is_refused_with_what_to_do():
+    import looplab
+    msg = looplab.python_version_problem((3, 9, 18, "final", 0))
+    assert "3.9.18" in msg and "Python 3.10 or newer" in msg
+    assert "make lab PYTHON=python3.11" in msg and "Change Kernel" in msg and "Binder" in msg
+    assert looplab.python_version_problem((2, 7, 18)) is not None
+    for fine in ((3, 10, 0), (3, 11, 7), (3, 13, 0), (4, 0)):
+        assert looplab.python_version_problem(fine) is None, fine
+    assert looplab.python_version_problem() is None          # the Python running these tests
