@@ -67,7 +67,7 @@ def build_graders(keys, grader_text: str, seed: int):
     from looplab.discriminator import DiscriminatorGrader
     out = {}
     for key in keys:
-        m = re.fullmatch(r"(ngram-more|ratio|disc|words)(?:-q(\d+))?", key)
+        m = re.fullmatch(r"(ngram-more|ratio|disc|words)(?:-q(\d+))?(?:-p[\d.]+)?", key)
         if not m:
             continue
         kind, q = m.group(1), int(m.group(2) or 100)
