@@ -116,7 +116,9 @@ SCALES = {
         gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
         # lesson 05 (issue 27): the writer and two synthetic generations, so that damage compounds (one gave
         # 0.04 bits/byte, two 0.25); frozen by bench/explore_grading.py on writer 1, seeds 100-107
-        grading_generations=3, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=5,
+        # 6 seeds: the search's power at 5 was 80% by a normal fit, and the first confirmation (seeds 0-4)
+        # came out 4 of 5 (p = 1/16); at 6 the normal fit gives 91-96% (bench/README.md)
+        grading_generations=3, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=6,
         grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
         grading_doc_bytes=128,
     ),

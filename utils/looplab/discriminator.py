@@ -20,6 +20,8 @@ model that never saw it, so no document is judged by a model that memorised it.
 """
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from .checks import whole
@@ -52,7 +54,10 @@ class DiscriminatorGrader(Grader):
             raise ValueError(f"{self.name}: a batch of {n} documents is too small for {self.folds} folds "
                              f"(need at least {2 * self.folds})")
         self.calls += 1
-        fold_of = np.random.default_rng([self.seed, self.calls]).permutation(n) % self.folds
+        # the folds depend on the batch itself, not on how many batches came before (a resumed chain
+        # draws the same folds as a fresh one)
+        key = zlib.crc32("\x00".join(texts).encode("utf-8", "replace"))
+        fold_of = np.random.default_rng([self.seed, key]).permutation(n) % self.folds
         real_lp = self.real.logprob_per_byte(texts)
         out = np.zeros(n)
         for f in range(self.folds):
