@@ -1,0 +1,72 @@
+"""bench/explore_loop_headroom.py's logic on a fake, instant run function (no training)."""
+import importlib.util
+import math
+import sys
+
+import pytest
+
+from looplab.config import get_scale
+from looplab.research import default_space
+
+
+@pytest.fixture(scope="module")
+def eh(repo_root):
+    sys.path.insert(0, str(repo_root / "bench"))
+    spec = importlib.util.spec_from_file_location("explore_loop_headroom", repo_root / "bench" / "explore_loop_headroom.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fake_val(cfg, seed):
+    """val_bpb with its optimum at lr 0.008 (two doublings from the base's 0.002), tiny seed noise."""
+    return 3.0 + abs(math.log2(cfg["lr"] / 0.008)) + 0.001 * (seed % 3)
+
+
+def test_starts_are_inside_their_spaces(eh):
+    sc = get_scale("workshop")
+    starts = eh.starts_of(sc, ["lesson02", "base", "nanogpt"])
+    assert starts["base"] == dict(sc.experiment_base)
+    assert starts["lesson02"]["n_embd"] == sc.n_embd and starts["lesson02"]["n_layer"] == sc.n_layer
+    assert starts["nanogpt"]["dropout"] == 0.2 and starts["nanogpt"]["n_embd"] == dict(sc.experiment_ref)["n_embd"]
+    for start in starts.values():
+        assert default_space(start).base == start
+
+
+def test_climb_finds_the_optimum_in_two_moves(eh):
+    base = dict(get_scale("smoke").experiment_base)
+    steps = eh.climb(default_space(base), fake_val, base, [3000, 3001], 0.01, 1.0, 6)
+    taken = [s["best_move"] for s in steps if s["took"]]
+    assert taken == [{"lr": 0.004}, {"lr": 0.008}] and not steps[-1]["took"]
+
+
+def test_runs_cache_and_budget_guard(eh, tmp_path):
+    class FakeRunner:
+        kind, steps, base = "flops", 15, {"n_layer": 2}
+        calls = 0
+
+        def __call__(self, cfg, seed):
+            FakeRunner.calls += 1
+            return {"val_bpb": fake_val(cfg, seed), "steps": 15}
+
+    cfg = dict(get_scale("smoke").experiment_base)
+    runs = eh.Runs(tmp_path / "runs.jsonl")
+    v = runs.val(FakeRunner(), cfg, 1)
+    again = eh.Runs(tmp_path / "runs.jsonl", deadline=0.0)       # past its deadline: cached runs only
+    assert again.val(FakeRunner(), cfg, 1) == v and FakeRunner.calls == 1
+    with pytest.raises(eh.OutOfTime):
+        again.val(FakeRunner(), cfg, 2)
+
+
+def test_loops_keep_by_the_lessons_rule(eh, tmp_path):
+    base = dict(get_scale("smoke").experiment_base)
+    space = default_space(base)
+    seeds = [3000, 3001, 3002]
+    nv = [fake_val(base, s) for s in seeds]
+    rows = eh.run_loops(space, lambda c, s: {"val_bpb": fake_val(c, s)}, None, nv, seeds, 2.0, 3, 2,
+                        ["hill-climb", "random"], tmp_path / "ledger.jsonl")
+    assert [(r["proposer"], r["loop"]) for r in rows] == [("hill-climb", 0), ("random", 0), ("hill-climb", 1), ("random", 1)]
+    for r in rows:
+        assert (r["chosen"] is None) == (r["kept"] == 0)
+        if r["kept"]:
+            assert r["claimed_sigma"] > 2.0
