@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     if "replace" not in keys:
         raise SystemExit("--strategies must include replace (every comparison is against it)")
     graders = build_graders(keys, grader_text, a.writer_seed)
-    out_dir = ROOT / "build" / "bench" / "explore_grading" / f"{a.scale}-w{a.writer_seed}-g{a.generations}-k{keep:g}-d{base.docs}"
+    out_dir = ROOT / "build" / "bench" / "explore_grading" / f"{a.scale}-w{a.writer_seed}-g{a.generations}-k{keep:g}-d{base.docs}-wu{base.warmup_frac}"
     print(f"{machine()}; {load_note()}")
     print(f"{len(strats)} strategies x {len(seeds)} seeds, {a.generations} generations, keep {keep:g}, "
           f"writer seed {a.writer_seed}; chains under {out_dir}", flush=True)

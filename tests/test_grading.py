@@ -322,6 +322,12 @@ def test_recovered_share_of_the_damage():
                  "half": [(2.0, 2.6), (2.0, 2.6), (2.0, 2.6)]})
     r2 = gr.recovered_share(t2, "half", target="real")
     assert r2["share"] == pytest.approx(0.5) and r2["damage"] == pytest.approx(0.8)
+    # one seed the wrong way (no damage there): resamples made only of it have no damage to share,
+    # and are left out of the interval instead of turning it into NaN
+    t3 = _table({"replace": [(2.0, 3.0), (2.0, 3.0), (2.0, 2.0)], "real": [(2.0, 2.0), (2.0, 2.0), (2.0, 2.5)],
+                 "half": [(2.0, 2.5), (2.0, 2.5), (2.0, 2.0)]})
+    r3 = gr.recovered_share(t3, "half", target="real")
+    assert math.isfinite(r3["lo"]) and math.isfinite(r3["hi"]) and r3["lo"] <= r3["share"] <= r3["hi"]
 
 
 # ---------------------------------------------------------------------------------------------

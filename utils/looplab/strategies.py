@@ -54,9 +54,14 @@ def lesson_chain(scale, **overrides):
     documents and their length). Every seed shares one writer (generation 0 trains with seed 0:
     training it is most of the lesson's compute) and differs in what it samples and everything
     after; the last generation samples a quarter of ``docs`` (only its text is measured).
-    ``overrides`` win."""
+    Every generation warms its learning rate up over 15% of its steps (lesson 04's chains: 5%): at
+    320 steps on 16 KB, 5% (16 steps) left some trainings stuck on a plateau (one of 16 probe seeds
+    ended at 3.45 bits/byte on real text instead of about 2.97, as did one of about 180 trainings in
+    the design search and its confirmations; with 15%, 0 of 16: bench/README.md), and one stuck
+    student decides a paired comparison over 6 seeds. ``overrides`` win."""
     from .collapse import ChainConfig
     kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
+              warmup_frac=0.15,
               gen0_steps=scale.grading_gen0_steps, gen0_seed=0, last_docs=max(1, scale.grading_docs // 4),
               docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size,
               doc_bytes=scale.grading_doc_bytes)

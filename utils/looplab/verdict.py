@@ -203,7 +203,11 @@ def null_keep_rate(k: float, n: int) -> float:
 
 def bootstrap_ci(values: Sequence[float], stat=None, level: float = 0.9, reps: int = 2000,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``stat`` (default: the mean) over ``values``."""
+    """Percentile bootstrap interval of ``stat`` (default: the mean) over ``values``.
+
+    A resample where ``stat`` is undefined (it returns NaN, e.g. a ratio whose denominator is not
+    positive in that resample) is left out of the percentiles; if every resample is, the interval is NaN.
+    """
     import numpy as np
     x = np.asarray([float(v) for v in values])
     if x.size < 2:
@@ -213,7 +217,10 @@ def bootstrap_ci(values: Sequence[float], stat=None, level: float = 0.9, reps: i
     stat = stat or np.mean
     rng = np.random.default_rng(seed)
     reps_v = [stat(x[rng.integers(0, x.size, x.size)]) for _ in range(reps)]
-    lo, hi = np.quantile(reps_v, [(1 - level) / 2, (1 + level) / 2])
+    reps_v = np.asarray(reps_v, dtype=float)
+    if np.isnan(reps_v).all():
+        return float("nan"), float("nan")
+    lo, hi = np.nanquantile(reps_v, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
 

@@ -36,6 +36,8 @@ class ChainConfig:
     one generation-0 model and differ in what it samples and in everything after it.
     ``last_docs``: documents the last generation samples when it is not generation 0 (``None``:
     ``docs``); nothing trains on them, they only measure its text, so fewer are enough.
+    ``warmup_frac``: the share of each generation's steps spent warming the learning rate up
+    (``None``: :class:`looplab.train.TrainConfig`'s default).
     """
 
     mode: str = "replace"
@@ -48,6 +50,7 @@ class ChainConfig:
     gen0_steps: int | None = None      # generation 0's training steps (None: steps)
     gen0_seed: int | None = None       # generation 0's training seed (None: seed)
     last_docs: int | None = None       # documents sampled by the last generation (None: docs)
+    warmup_frac: float | None = None   # every generation's learning-rate warm-up share (None: TrainConfig's)
     temperature: float = 1.0
     top_p: float | None = None
     top_k: int | None = None
@@ -72,6 +75,8 @@ class ChainConfig:
         if self.mode == "accumulate-subsample" and self.real_docs == 0:
             raise ValueError("mode='accumulate-subsample' subsamples documents, so it needs real_docs >= 1 "
                              "(real_docs=0 trains generation 0 on the whole text as one document)")
+        if self.warmup_frac is not None and not (0.0 <= self.warmup_frac < 1.0):
+            raise ValueError(f"warmup_frac={self.warmup_frac!r} must lie in [0, 1) (or None for the training default)")
         for name in ("gen0_steps", "gen0_seed", "last_docs"):
             if getattr(self, name) is not None:
                 whole(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
@@ -108,7 +113,7 @@ class ChainConfig:
         """The config as stored with the chain; ``generations`` is left out so a chain can be extended."""
         d = asdict(self)
         d.pop("generations")
-        for key in ("gen0_steps", "gen0_seed", "last_docs"):
+        for key in ("gen0_steps", "gen0_seed", "last_docs", "warmup_frac"):
             if d[key] is None:           # chains stored before these fields existed resume unchanged
                 d.pop(key)
         return d
@@ -129,5 +134,6 @@ class ChainConfig:
 def chain_train_config(c: ChainConfig, seed: int):
     """The :class:`looplab.train.TrainConfig` every generation of chain ``c`` trains with."""
     from ..train import TrainConfig
+    extra = {} if c.warmup_frac is None else {"warmup_frac": c.warmup_frac}
     return TrainConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, block_size=c.block_size,
-                       batch_size=c.batch_size, eval_batches=c.eval_batches, seed=seed)
+                       batch_size=c.batch_size, eval_batches=c.eval_batches, seed=seed, **extra)
