@@ -213,6 +213,20 @@ def test_run_strategies_shares_gen0_and_self_grades(splits, real_text):
         gr.run_strategies(cfg, ["replace"], [0], splits, keep=0.5)
 
 
+def test_a_cell_may_run_a_shorter_chain_and_is_read_at_its_own_last_generation(splits):
+    cfg = ChainConfig(**{**SMALL, "generations": 3})
+    real = gr.Strategy("real", "real", None, generations=2)
+    runs = gr.run_strategies(cfg, [REPLACE, real], [0], splits, keep=0.5, progress=False, device="cpu")
+    tab = gr.strategy_table(runs)
+    assert tab.groupby("strategy")["generation"].max().to_dict() == {"real": 1, "replace": 2}
+    assert set(gr.last_rows(tab)["generation"]) == {1, 2} and len(gr.last_rows(tab)) == 2
+    got = gr.compare(tab, "real", "replace")["diffs"][0]
+    want = (tab[(tab.strategy == "replace") & (tab.generation == 2)].val_bpb.iloc[0]
+            - tab[(tab.strategy == "real") & (tab.generation == 1)].val_bpb.iloc[0])
+    assert got == pytest.approx(want, abs=1e-5)
+    assert gr.last_generation_summary(tab).loc["real", ("val_bpb", "count")] == 1
+
+
 def test_grader_factory_sees_its_seeds_generation_0_and_ratio_divides_out_the_writer(splits):
     cfg = ChainConfig(**SMALL)
     seen = []

@@ -19,5 +19,5 @@ from .graders import (EmbeddingGrader, Grader, ModelGrader, NGramGrader, RatioGr
 from .discriminator import DiscriminatorGrader  # noqa: F401
 from .research.regrade import kept_records, pick_claims, regrade  # noqa: F401
 from .filters import RandomFraction, TopFraction, top_fraction  # noqa: F401
-from .strategies import (Strategy, StrategyRun, compare, last_generation_summary, last_values,  # noqa: F401
+from .strategies import (Strategy, StrategyRun, compare, last_generation_summary, last_rows, last_values,  # noqa: F401
                          lesson_chain, paired_diffs, recovered_share, run_strategies, strategy_table)

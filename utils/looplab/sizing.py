@@ -182,7 +182,8 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     from .strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
-    later = s.grading_seeds * LESSON05_STRATEGIES * (s.grading_generations - 1)
+    # the real cell runs one generation after the writer, the others grading_generations - 1
+    later = s.grading_seeds * ((LESSON05_STRATEGIES - 1) * (s.grading_generations - 1) + 1)
     w.add_training(cfg05, s.grading_gen0_steps, runs=1)        # generation 0: one writer for every seed
     w.add_training(cfg05, s.grading_steps, runs=later)
     # every seed samples its batch from the writer; later generations sample docs, the last a quarter

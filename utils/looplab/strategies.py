@@ -38,7 +38,10 @@ class Strategy:
 
     ``grader``: ``None`` (a random share), ``"self"`` (the writer's own likelihood) or a key of the
     ``graders`` mapping given to :func:`run_strategies`. ``pressure``: candidates per kept
-    document (``None``: the whole batch).
+    document (``None``: the whole batch). ``generations``: this cell's chain length (``None``: the
+    base chain's); a ``"real"`` cell trains every later generation the same way, on fresh real
+    documents, so one generation after the writer measures it as well as two, for half the cost.
+    Comparisons read each strategy at its own last generation.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Strategy:
     grader: str | None = None
     pressure: float | None = None
     varies: str = ""           # what this cell varies against its neighbour in the design
+    generations: int | None = None
 
 
 def lesson_chain(scale, **overrides):
@@ -139,7 +143,7 @@ def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], s
     built: dict[tuple, Grader] = {}
     for seed, s in bar:
         bar.set_postfix(strategy=s.name, seed=seed)
-        cfg = dc_replace(base, mode=s.mode, seed=seed)
+        cfg = dc_replace(base, mode=s.mode, seed=seed, generations=s.generations or base.generations)
         on_model = None
         if s.grader is None:
             select = RandomFraction(keep, seed=seed)
@@ -174,10 +178,14 @@ def strategy_table(runs: Sequence[StrategyRun]):
     return pd.concat([r.table() for r in runs], ignore_index=True)
 
 
+def last_rows(table):
+    """Each strategy's rows at its own last generation (a cell may run a shorter chain)."""
+    return table[table["generation"] == table.groupby("strategy")["generation"].transform("max")]
+
+
 def last_generation_summary(table, metrics: Sequence[str] = ("val_bpb", "rare_survival")):
-    """Per strategy, at the last generation: mean, sample sd, min, max and n over seeds."""
-    last = table[table["generation"] == table["generation"].max()]
-    return last.groupby("strategy")[list(metrics)].agg(["mean", "std", "min", "max", "count"])
+    """Per strategy, at its last generation: mean, sample sd, min, max and n over seeds."""
+    return last_rows(table).groupby("strategy")[list(metrics)].agg(["mean", "std", "min", "max", "count"])
 
 
 # ============================================================================================
@@ -185,16 +193,17 @@ def last_generation_summary(table, metrics: Sequence[str] = ("val_bpb", "rare_su
 # ============================================================================================
 
 def last_values(table, strategy: str, metric: str = "val_bpb", generation: int | None = None):
-    """``metric`` of ``strategy`` by seed at ``generation`` (default: the last), a pandas Series."""
-    g = table["generation"].max() if generation is None else generation
-    rows = table[(table["generation"] == g) & (table["strategy"] == strategy)]
+    """``metric`` of ``strategy`` by seed at ``generation`` (default: the strategy's last), a pandas Series."""
+    mine = table[table["strategy"] == strategy]
+    g = (mine["generation"].max() if len(mine) else table["generation"].max()) if generation is None else generation
+    rows = mine[mine["generation"] == g]
     if rows.empty:
         raise ValueError(f"no rows for strategy {strategy!r} at generation {g}; have {sorted(set(table['strategy']))}")
     return rows.set_index("seed")[metric].sort_index()
 
 
 def paired_diffs(table, better: str, worse: str, metric: str = "val_bpb") -> "np.ndarray":
-    """Seed by seed at the last generation: ``worse - better`` (positive: ``better`` is lower)."""
+    """Seed by seed, each at its last generation: ``worse - better`` (positive: ``better`` is lower)."""
     a, b = last_values(table, better, metric), last_values(table, worse, metric)
     seeds = sorted(set(a.index) & set(b.index))
     if not seeds:
