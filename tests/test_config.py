@@ -1,6 +1,6 @@
 import pytest
 
-from looplab import config
+from looplab import config, cpus
 
 
 def test_unknown_scale_lists_the_three(monkeypatch):
@@ -101,33 +101,33 @@ def _fake_cgroup(tmp_path, files: dict, own: str = "0::/\n"):
 ])
 def test_threads_follow_the_cpu_quota(tmp_path, monkeypatch, files, want, says):
     monkeypatch.delenv("LOOPLAB_THREADS", raising=False)
-    monkeypatch.setattr(config, "_affinity_cores", lambda: 4)
-    n, why = config.thread_budget(**_fake_cgroup(tmp_path, files))
+    monkeypatch.setattr(cpus, "_affinity_cores", lambda: 4)
+    n, why = cpus.thread_budget(**_fake_cgroup(tmp_path, files))
     assert n == want and says in why, (n, why)
 
 
 def test_quota_of_a_parent_cgroup_counts(tmp_path, monkeypatch):
     """A pod's limit sits on a parent of the container's own cgroup (which says max)."""
     monkeypatch.delenv("LOOPLAB_THREADS", raising=False)
-    monkeypatch.setattr(config, "_affinity_cores", lambda: 8)
+    monkeypatch.setattr(cpus, "_affinity_cores", lambda: 8)
     fake = _fake_cgroup(tmp_path, {"kubepods/pod1/cpu.max": "200000 100000", "kubepods/pod1/ctr/cpu.max": "max 100000"},
                         own="0::/kubepods/pod1/ctr\n")
-    n, why = config.thread_budget(**fake)
+    n, why = cpus.thread_budget(**fake)
     assert n == 2 and "pod1" in why and "ctr" not in why
     (tmp_path / "v1").mkdir()
     fake_v1 = _fake_cgroup(tmp_path / "v1", {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "300000",
                                              "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"},
                            own="4:cpu,cpuacct:/docker/abc\n0::/\n")
-    assert config.thread_budget(**fake_v1)[0] == 3
+    assert cpus.thread_budget(**fake_v1)[0] == 3
 
 
 def test_looplab_threads_wins_over_the_quota_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "_affinity_cores", lambda: 4)
+    monkeypatch.setattr(cpus, "_affinity_cores", lambda: 4)
     monkeypatch.setenv("LOOPLAB_THREADS", "3")
-    assert config.thread_budget(**_fake_cgroup(tmp_path, {"cpu.max": "100000 100000"})) == (3, "LOOPLAB_THREADS=3")
+    assert cpus.thread_budget(**_fake_cgroup(tmp_path, {"cpu.max": "100000 100000"})) == (3, "LOOPLAB_THREADS=3")
     monkeypatch.setenv("LOOPLAB_THREADS", "two")
     with pytest.raises(ValueError, match="'two'.*>= 1"):
-        config.thread_budget()
+        cpus.thread_budget()
 
 
 def test_setup_prints_why_that_many_threads(capsys, monkeypatch):

@@ -73,7 +73,8 @@ class Check:
 
 def checks(network: bool | None = None) -> list[Check]:
     """Every environment check, in the order lesson 00 shows them."""
-    from .config import device_name, scale_name, thread_budget
+    from .config import device_name, scale_name
+    from .cpus import thread_budget
 
     out = [
         Check("scale", True, scale_name(), "set LOOPLAB_SCALE=smoke|workshop|full before starting Jupyter"),
