@@ -128,6 +128,27 @@ def test_sealed_test_is_read_once(tmp_path):
     assert len(runner.data.test_reads) == reads_before + 1
 
 
+
+def test_a_choice_is_replicated_on_the_sealed_test_once_on_fresh_seeds(tmp_path):
+    runner = smoke_runner()
+    loop = _loop(tmp_path / "l.jsonl", runner=runner, k=0.0)
+    loop.baseline(2, progress=False)
+    loop.run(RandomProposer(1), 2, progress=False)
+    with pytest.raises(ValueError, match="fresh"):       # a loop seed is not a replication
+        loop.replicate_test(runner.test, None, [loop.seed, 901], reason="test")
+    reads = len(runner.data.test_reads)
+    rec = loop.replicate_test(lambda c, s, m: runner.test(c, s, m, reason="replication"), None, [900, 901],
+                              reason="test: replicate")
+    assert rec["status"] == "test" and rec["seeds"] == [900, 901]
+    assert len(rec["choice_test"]) == len(rec["baseline_test"]) == 2
+    assert rec["diffs"] == [b - c for b, c in zip(rec["baseline_test"], rec["choice_test"])]
+    assert len(runner.data.test_reads) == reads + 4      # two configs x two seeds, each read logged
+    if rec["config"] == loop.space.base:                 # nothing kept: the same training, no difference
+        assert rec["diffs"] == [0.0, 0.0]
+    with pytest.raises(SealedError, match="already replicated"):
+        loop.replicate_test(runner.test, None, [902], reason="again")
+    assert loop.final_test(runner.test)["status"] == "test"   # the single read is a different record
+
 def test_scripted_sign_off_reject_edit(tmp_path):
     decisions = [Decision("reject", by="human", note="too risky"),
                  Decision("edit", by="human", changes={"lr": 0.003}),

@@ -131,3 +131,39 @@ def test_one_sided_t_matches_scipy_and_holds_its_false_positive_rate():
         one_sided_t([1.0])
     with pytest.raises(ValueError, match="finite"):
         one_sided_t([1.0, float("nan")])
+
+
+def test_fisher_wilson_and_power_agree_with_simulation():
+    from looplab.verdict import fisher_greater, paired_t_power, wilson_interval
+    assert fisher_greater(10, 20, 1, 20) < 0.01 and fisher_greater(1, 20, 10, 20) > 0.99
+    assert fisher_greater(5, 20, 5, 20) > 0.5                  # equal rates: no evidence
+    lo, hi = wilson_interval(0, 20)
+    assert lo == 0 and 0.05 < hi < 0.2
+    lo, hi = wilson_interval(10, 20)
+    assert lo < 0.5 < hi
+    with pytest.raises(ValueError, match="x=21"):
+        wilson_interval(21, 20)
+    # the noncentral-t power against a simulated paired t-test (two-sided, 5%)
+    from scipy import stats
+    rng = random.Random(0)
+    n, effect, sd, reps = 4, 0.03, 0.02, 4000
+    hits = sum(stats.ttest_1samp([rng.gauss(effect, sd) for _ in range(n)], 0.0).pvalue <= 0.05
+               for _ in range(reps))
+    assert abs(hits / reps - paired_t_power(effect, sd, n)) < 0.03
+    assert paired_t_power(0.0, 1.0, 5) == pytest.approx(0.05, abs=1e-9)
+    with pytest.raises(ValueError, match="n >= 2"):
+        paired_t_power(0.1, 0.1, 1)
+
+
+def test_spearman_exact_is_a_permutation_test():
+    from looplab.verdict import spearman_exact
+    rho, p = spearman_exact([1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])
+    assert rho == pytest.approx(1.0) and p == pytest.approx(1 / 720)
+    rho, p = spearman_exact([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+    assert rho == pytest.approx(-1.0) and p == 1.0
+    # under the null, p <= 0.05 in at most 5% of random orders
+    rng = random.Random(1)
+    hits = sum(spearman_exact(list(range(6)), rng.sample(range(6), 6))[1] <= 0.05 for _ in range(2000))
+    assert hits / 2000 <= 0.06
+    with pytest.raises(ValueError, match="3 to 8"):
+        spearman_exact([1, 2], [1, 2])

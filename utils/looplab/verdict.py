@@ -224,6 +224,68 @@ def bootstrap_ci(values: Sequence[float], stat=None, level: float = 0.9, reps: i
     return float(lo), float(hi)
 
 
+def spearman_exact(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """``(rho, p)``: Spearman's rank correlation and its exact one-sided p-value (rho > 0).
+
+    Under the null (the two rankings unrelated) every order of ``y`` against ``x`` is equally
+    likely; p is the share of all ``n!`` orders whose rho is at least the observed one, so
+    ``p <= alpha`` happens with probability at most ``alpha``. Ties get average ranks.
+    """
+    import numpy as np
+    from scipy import stats
+    x, y = [float(v) for v in x], [float(v) for v in y]
+    if len(x) != len(y) or not 3 <= len(x) <= 8:
+        raise ValueError(f"need two sequences of the same length, 3 to 8 (exact over n! orders), got {len(x)} and {len(y)}")
+    if not all(math.isfinite(v) for v in x + y):
+        raise ValueError(f"values must be finite, got {x} and {y}")
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = math.sqrt(float((rx ** 2).sum() * (ry ** 2).sum()))
+    if denom == 0:
+        return math.nan, 1.0
+    obs = float((rx * ry).sum())
+    perms = np.array(list(itertools.permutations(ry)))
+    hits = int(((perms @ rx) >= obs - 1e-9 * max(1.0, abs(obs))).sum())
+    return obs / denom, hits / len(perms)
+
+
+def wilson_interval(x: int, n: int, level: float = 0.9) -> tuple[float, float]:
+    """Wilson score interval for a rate of ``x`` successes in ``n`` trials (scipy's binomtest)."""
+    from scipy import stats
+    if not (isinstance(n, int) and n >= 1 and isinstance(x, int) and 0 <= x <= n):
+        raise ValueError(f"need whole numbers 0 <= x <= n and n >= 1, got x={x!r}, n={n!r}")
+    ci = stats.binomtest(x, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def fisher_greater(x1: int, n1: int, x2: int, n2: int) -> float:
+    """One-sided Fisher exact p-value that rate ``x1/n1`` exceeds rate ``x2/n2``.
+
+    Exact given both margins: under equal rates, ``p <= alpha`` happens with probability at most
+    ``alpha`` (conservative).
+    """
+    from scipy import stats
+    for x, n in ((x1, n1), (x2, n2)):
+        if not (isinstance(n, int) and n >= 1 and isinstance(x, int) and 0 <= x <= n):
+            raise ValueError(f"need whole numbers 0 <= x <= n and n >= 1, got x={x!r}, n={n!r}")
+    return float(stats.fisher_exact([[x1, n1 - x1], [x2, n2 - x2]], alternative="greater").pvalue)
+
+
+def paired_t_power(effect: float, sd: float, n: int, alpha: float = 0.05, sided: int = 2) -> float:
+    """Power of a paired t-test over ``n`` pairs to detect a mean difference ``effect``.
+
+    ``sd`` is the SD of the paired differences; the noncentral t gives the probability that the
+    test rejects at level ``alpha`` (``sided`` 1 or 2) when the true mean is ``effect``.
+    """
+    from scipy import stats
+    if n < 2 or not sd > 0 or sided not in (1, 2) or not 0 < alpha < 1:
+        raise ValueError(f"need n >= 2, sd > 0, sided 1 or 2 and 0 < alpha < 1; got n={n}, sd={sd}, "
+                         f"sided={sided}, alpha={alpha}")
+    df, nc = n - 1, abs(effect) / sd * math.sqrt(n)
+    crit = stats.t.ppf(1 - alpha / sided, df)
+    return float(stats.nct.sf(crit, df, nc) + (stats.nct.cdf(-crit, df, nc) if sided == 2 else 0.0))
+
+
 # -- helpers ------------------------------------------------------------------------------------
 def _jsonable(x):
     """numpy scalars/arrays and tuples into plain JSON values."""

@@ -15,7 +15,7 @@ sealed test. The interactive session, which only drives it, lives in
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from .ledger import (BASELINE, DISCARDED, FAILED, KEPT, REJECTED, RUN_STATUSES,  # noqa: F401 (RUN_STATUSES: its old home)
                      SLOT_DONE_STATUSES, TEST, Ledger)
@@ -327,6 +327,42 @@ class ResearchLoop:
         if self.verbose:
             print(f"SEALED TEST (read once for {who}): exp {b['exp']} [{name}] val_bpb {b['val_bpb']:.4f} -> "
                   f"test_bpb {test_bpb:.4f}")
+        return rec
+
+    def replicate_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None,
+                       seeds: Sequence[int], reason: str) -> dict:
+        """Replicate a choice already made on the sealed test: the choice and the baseline, fresh seeds.
+
+        The chosen config (of ``proposer``) and the baseline config are each re-trained with every
+        seed in ``seeds`` (none of them used by the loop) and read on the test split, so the two
+        are paired by seed. It reports a choice, never makes one: logged once, with ``reason``; a
+        second replication of the same choice raises :class:`SealedError`. Returns the record,
+        with ``choice_test`` and ``baseline_test`` (one value per seed) and ``diffs`` (baseline
+        minus choice: positive where the choice is better).
+        """
+        who = "replication of " + (proposer if proposer is not None else "*")
+        if not seeds:
+            raise ValueError("replicate_test needs at least one fresh seed")
+        used = {r.get("seed") for r in self.ledger.records()} | {self.seed}
+        if used & set(seeds):
+            raise ValueError(f"seeds {sorted(used & set(seeds))} were used by the loop; a replication needs fresh ones")
+        prior = [r for r in self.ledger.where(status=TEST) if r.get("graded") == who]
+        if prior:
+            raise SealedError(f"this choice was already replicated on the sealed test ({who}: exp {prior[0]['exp']}); "
+                              "replicating it again until it passes would make the test a validation set")
+        b = self.best(proposer)
+        base = self.space.base
+        t0 = time.time()
+        choice = [float(test_fn(b["config"], s, None)) for s in seeds]
+        baseline = [float(test_fn(base, s, None)) for s in seeds]
+        rec = self.ledger.append({"exp": self._next_exp(), "proposer": b["proposer"], "graded": who, "status": TEST,
+                                  "config": b["config"], "from_exp": b["exp"], "val_bpb": b["val_bpb"],
+                                  "seeds": list(seeds), "choice_test": choice, "baseline_test": baseline,
+                                  "diffs": [x - y for x, y in zip(baseline, choice)],
+                                  "reason": reason, "t_start": t0, "t_end": time.time()})
+        if self.verbose:
+            print(f"SEALED TEST, replicated on {len(seeds)} fresh seeds ({who}): choice "
+                  f"{sum(choice) / len(choice):.4f}, baseline {sum(baseline) / len(baseline):.4f}")
         return rec
 
 
