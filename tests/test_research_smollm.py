@@ -54,6 +54,23 @@ def test_constrained_proposal_is_valid_by_construction(smol):
     assert len(scores) == len(req.choices) and all(s < 0 for s in scores)
 
 
+
+def test_the_prompt_prefix_is_computed_once_and_scores_do_not_change(smol):
+    space = smoke_space()
+    plain = HFBackend(smol.model_id, gguf_file=smol.gguf_file, prefix_cache=False)   # shares the weights
+    cached = HFBackend(smol.model_id, gguf_file=smol.gguf_file)
+    hist = [{"exp": 1, "status": "baseline", "config": space.base, "val_bpb": 3.5}]
+    req1 = LLMProposer(plain).request(space, hist, space.base)
+    hist.append({"exp": 2, "status": "discarded", "config": space.validate({"lr": 0.001}), "val_bpb": 3.6})
+    req2 = LLMProposer(plain).request(space, hist, space.base)
+    for req in (req1, req2):
+        a, b = plain.complete(req), cached.complete(req)
+        assert a.meta["chosen"] == b.meta["chosen"] and a.text == b.text
+        assert max(abs(x - y) for x, y in zip(a.meta["scores"], b.meta["scores"])) < 1e-3
+    assert b.meta["cached_prompt_tokens"] > 100                  # the second prompt reused the first's start
+    assert b.prompt_tokens + b.meta["cached_prompt_tokens"] == a.prompt_tokens
+    assert b.meta["flops"] < 0.6 * a.meta["flops"]
+
 def test_a_move_declined_at_signoff_is_not_offered_again(smol):
     space = smoke_space()
     prop = LLMProposer(smol)

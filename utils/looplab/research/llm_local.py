@@ -99,13 +99,16 @@ class HFBackend(Backend):
     probabilities ``softmax(score / temperature)`` from a generator seeded with ``seed``.
     ``device`` default: :func:`looplab.config.device_name`; the model runs there in float32
     (on CUDA without TF32, :func:`looplab.accel.exact_fp32`), and scores come back as floats.
+    ``prefix_cache`` (default on): keep the last prompt's key/value cache and compute only what a
+    new prompt does not share with it; the reply's ``prompt_tokens`` and FLOPs count the tokens
+    computed, ``meta["cached_prompt_tokens"]`` those reused.
     """
 
     name = "transformers"
 
     def __init__(self, model_id: str, gguf_file: str | None = None, constrained: bool = True,
                  temperature: float = 0.0, seed: int = 0, rationale_tokens: int = 20,
-                 label: str | None = None, device: str | None = None):
+                 label: str | None = None, device: str | None = None, prefix_cache: bool = True):
         super().__init__()
         if temperature < 0:
             raise ValueError(f"temperature={temperature} must be >= 0")
@@ -113,6 +116,7 @@ class HFBackend(Backend):
         self.model = label or (gguf_file or model_id)
         self.constrained, self.temperature, self.seed = constrained, temperature, seed
         self.rationale_tokens = rationale_tokens
+        self.prefix_cache, self._prefix = prefix_cache, None
         self._calls = 0
         self.tok, self.lm = load_hf(model_id, gguf_file, device)
         self.device = next(self.lm.parameters()).device
@@ -137,21 +141,49 @@ class HFBackend(Backend):
         new = out[0, ids.shape[1]:].cpu()
         return self.tok.decode(new, skip_special_tokens=True), int(new.numel())
 
+    def _encode_prompt(self, ids):
+        """Run the prompt ``ids`` (1, n) through the model, reusing the previous prompt's cache.
+
+        With ``prefix_cache``, the key/value cache of the last prompt is kept; a new prompt that
+        starts with the same tokens (the system prompt, the task, the space: everything before the
+        ledger changes) computes only the rest. Returns ``(logits of the last position, cache,
+        tokens computed, tokens reused)``.
+        """
+        import copy
+        n, reuse = ids.shape[1], 0
+        cache = None
+        if self.prefix_cache and self._prefix is not None:
+            old_ids, old_cache = self._prefix
+            new = ids[0].tolist()
+            while reuse < min(len(old_ids), n - 1) and old_ids[reuse] == new[reuse]:
+                reuse += 1
+            if reuse:
+                cache = copy.deepcopy(old_cache)
+                if reuse < len(old_ids):
+                    cache.crop(-(len(old_ids) - reuse))   # back to the shared prefix
+        kw = {"past_key_values": cache} if cache is not None else {}
+        out = self.lm(ids[:, reuse:], use_cache=True, **kw)
+        cache = out.past_key_values
+        if self.prefix_cache:
+            self._prefix = (ids[0].tolist(), copy.deepcopy(cache))
+        return out.logits[0, -1], cache, n - reuse, reuse
+
     def score_choices(self, request: LLMRequest, prefill: str):
         """Mean log-likelihood (nats/token) of each choice as the continuation of the prompt.
 
-        The prompt is encoded once; each choice reuses its key/value cache, which is cropped
-        back to the prompt afterwards. Returns ``(scores, cache, prompt_length)``.
+        The prompt is encoded once (its shared start from the cache of the previous prompt, see
+        :meth:`_encode_prompt`); each choice reuses its key/value cache, which is cropped back to
+        the prompt afterwards. Returns ``(scores, cache)``; the tokens computed and reused are in
+        ``_scored_tokens`` and ``_reused_tokens``.
         """
         import torch
 
         from ..accel import exact_fp32
         ids = self._prompt_ids(request, prefill)
-        n = ids.shape[1]
-        scores, scored = [], n
         with torch.no_grad(), exact_fp32(self.device):
-            out = self.lm(ids, use_cache=True)
-            cache, first = out.past_key_values, out.logits[0, -1].log_softmax(-1)
+            last, cache, computed, reused = self._encode_prompt(ids)
+            scores, scored = [], computed
+            first = last.log_softmax(-1)
             for choice in request.choices:
                 cids = self._ids(choice)
                 lp = first[cids[0, 0]].item()
@@ -161,7 +193,7 @@ class HFBackend(Backend):
                     cache.crop(-(cids.shape[1] - 1))  # back to the prompt alone
                 scores.append(lp / cids.shape[1])
                 scored += cids.shape[1]
-        self._scored_tokens = scored
+        self._scored_tokens, self._reused_tokens = scored, reused
         return scores, cache
 
     def _continue(self, cache, text: str, max_new: int, stop: str) -> tuple[str, int]:
@@ -206,13 +238,13 @@ class HFBackend(Backend):
             text = '{"params": ' + chosen + ', "rationale": ' + json.dumps(rationale) + "}"
             prompt_tokens, completion = self._scored_tokens, n_new
             meta = {"mode": "scored choices", "n_choices": len(request.choices), "chosen": best,
-                    "scores": [round(s, 4) for s in scores]}
+                    "scores": [round(s, 4) for s in scores], "cached_prompt_tokens": self._reused_tokens}
         else:
             ids = self._prompt_ids(request)
             text, completion = self._generate(ids, min(request.max_tokens, 256))
             prompt_tokens = int(ids.shape[1])
             meta = {"mode": "free generation"}
-        meta["flops"] = 2.0 * self.n_params * (prompt_tokens + completion)
+        meta["flops"] = 2.0 * self.n_params * (prompt_tokens + completion)   # tokens computed, not reused
         return LLMReply(text=text, backend=self.name, model=self.model, prompt_tokens=int(prompt_tokens),
                         completion_tokens=int(completion), cost_usd=0.0, meta=meta)
 

@@ -30,10 +30,14 @@ def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) ->
     """The ledger so far as a compact text table for a prompt.
 
     Only numbers and field names the loop itself wrote go in: never a previous rationale or name,
-    so text injected into one reply cannot ride along into the next prompt.
+    so text injected into one reply cannot ride along into the next prompt. The noise floor's
+    seeds are one row (their mean); the last ``max_rows`` experiments follow.
     """
-    rows = [r for r in history if r.get("status") in (BASELINE, *SLOT_DONE_STATUSES, REJECTED)]
+    base = [r["val_bpb"] for r in history if r.get("status") == BASELINE and isinstance(r.get("val_bpb"), (int, float))]
+    rows = [r for r in history if r.get("status") in (*SLOT_DONE_STATUSES, REJECTED)]
     lines = ["exp | change vs baseline | val_bpb | decision"]
+    if base:   # the seeds of the noise floor, as one row: a shorter prompt, and the same facts
+        lines.append(f"- | (baseline, mean of {len(base)} seeds) | {sum(base) / len(base):.4f} | baseline")
     for r in rows[-max_rows:]:
         if r.get("status") == REJECTED:
             ch, bpb = "(invalid proposal)", "-"
@@ -141,7 +145,7 @@ class LLMProposer(Proposer):
         llm = {"backend": reply.backend, "model": reply.model, "prompt_tokens": reply.prompt_tokens,
                "completion_tokens": reply.completion_tokens, "cost_usd": reply.cost_usd,
                "wall_s": round(reply.wall_s, 3), "flops": reply.meta.get("flops"),
-               "mode": reply.meta.get("mode")}
+               "mode": reply.meta.get("mode"), "cached_prompt_tokens": reply.meta.get("cached_prompt_tokens")}
         raw = reply.text[:MAX_RAW]
         try:
             changes, rationale, rname = parse_reply(reply.text)
