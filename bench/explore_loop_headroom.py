@@ -4,15 +4,19 @@
         [--starts lesson02,base,nanogpt --noise-seeds 4 --climb-seeds 2 --max-moves 6 --loops 4
          --budget-minutes 60]
 
-Issue 28: lesson 03's loop starts from ``scale.experiment_base``, which bench/tune_experiment_base.py
-tuned so that nothing beats it at the experiment budget, so its loops keep (almost) nothing. This
-script measures, for candidate starts, how far the best config reachable by the loop's own moves lies.
+Issue 28: lesson 03's loop started from a config bench/tune_experiment_base.py had tuned so that
+nothing beat it at the experiment budget, so its loops kept (almost) nothing. This script measures,
+for candidate starts, how far the best config reachable by the loop's own moves lies, and how the
+lesson's proposers fare from there; its first run chose the nanoGPT-style start, which is now
+``scale.experiment_base``. ``--export`` ships the loops' per-loop results to ``looplab/assets`` for
+the lesson's power table (``looplab.research.compare.explored``).
 
 Starts (``--starts``, comma-separated):
 
 * ``lesson02``: what a learner would start from -- the run lesson 02 teaches,
   ``TrainConfig.from_scale(scale)`` (``looplab.train``), restricted to the search space's fields;
-* ``base``: ``scale.experiment_base`` (``looplab.config``), today's start;
+* ``base``: ``scale.experiment_base`` (``looplab.config``), the lesson's start (since issue 28 the same
+  as ``nanogpt``; the first run's ``base`` was the tuned 2 x 64 config, lr 0.002, warm-up 0.05, dropout 0);
 * ``nanogpt``: the scale's ``experiment_ref`` model with the optimiser settings of nanoGPT's
   ``config/train_shakespeare_char.py`` (lr 1e-3, warm-up 100 of 5000 iterations = 0.02, dropout 0.2)
   and ``train.py``'s default weight_decay 0.1 (github.com/karpathy/nanoGPT).
@@ -28,7 +32,7 @@ For each start the search space is ``default_space(start)``, as lesson 03 builds
    optimistic: the end config and the start are re-trained on fresh seeds (3200 + i, ``--noise-seeds``
    each), and that paired difference is the reported reachable gain;
 3. ``--loops`` loops of the lesson's length (``scale.experiments_per_proposer``) per proposer
-   (``--proposers``: the lesson's hill-climb and random search, which need no LLM), each a
+   (``--proposers``: any of the lesson's six, hill-climb, random, tpe, cma-es, llm, centaur), each a
    ``ResearchLoop`` with the lesson's keep rule -- ``noise.keep`` with k = ``t_keep_factor(n, 0.05)``
    for the floor's n seeds, against the best so far -- loop i trained with seed 3300 + i, as the
    lesson trains loop i with seed 10 + i. Each loop's chosen (best kept) config is re-trained on
@@ -71,8 +75,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import load_note, machine  # noqa: E402
 
-SEED_NOISE, SEED_VERIFY, SEED_LOOP, SEED_RECHECK = 3000, 3200, 3300, 3400
-NANOGPT_OPT = {"lr": 1e-3, "warmup_frac": 0.02, "weight_decay": 0.1, "dropout": 0.2}
+SEED_NOISE, SEED_VERIFY, SEED_LOOP, SEED_RECHECK, SEED_SCREEN = 3000, 3200, 3300, 3400, 3500
 say = lambda *a: print(*a, flush=True)  # noqa: E731
 
 
@@ -133,13 +136,14 @@ def mean(xs) -> float:
 
 def starts_of(sc, names: list[str]) -> dict:
     """The candidate starts, each a full config over default_space's fields."""
+    from looplab.config import NANOGPT_OPTIMISER
     from looplab.research import default_space
     from looplab.train import TrainConfig
     fields = default_space(dict(sc.experiment_base)).names
     lesson02 = TrainConfig.from_scale(sc)
     table = {"lesson02": {f: getattr(lesson02, f) for f in fields},
              "base": dict(sc.experiment_base),
-             "nanogpt": {**dict(sc.experiment_ref), **NANOGPT_OPT}}
+             "nanogpt": {**dict(sc.experiment_ref), **dict(NANOGPT_OPTIMISER)}}
     bad = [n for n in names if n not in table]
     if bad:
         raise SystemExit(f"unknown start(s) {bad}; choose from {sorted(table)}")
@@ -172,10 +176,25 @@ def climb(space, val, start, seeds, sigma, stop_sigma, max_moves, on_step=None) 
 def run_loops(space, run_metrics, val_of, nf_vals, noise_seeds, k, length, loops, proposers, ledger_path,
               on_loop=None) -> list[dict]:
     """``loops`` ResearchLoops per proposer with the lesson's keep rule; what each kept (not re-checked)."""
-    from looplab.research import HillClimbProposer, RandomProposer, ResearchLoop
+    from looplab.research import HillClimbProposer, LLMProposer, RandomProposer, ResearchLoop, TPEProposer
+    from looplab.research.classical import CentaurProposer, CMAESProposer
     from looplab.research.compare import loop_name
     from looplab.research.signoff import AutoApprove
-    make = {"hill-climb": HillClimbProposer, "random": RandomProposer}
+    llm = {}
+
+    def backend():                     # SmolLM2, loaded once, only when an LLM proposer is asked for
+        if "b" not in llm:
+            from looplab.research.llm import smollm2
+            llm["b"] = smollm2()
+        return llm["b"]
+
+    budget = getattr(run_metrics, "budget_text", "a fixed compute budget")
+    make = {"hill-climb": HillClimbProposer, "random": RandomProposer, "tpe": TPEProposer, "cma-es": CMAESProposer,
+            "llm": lambda seed: LLMProposer(backend(), k=k, budget=budget),
+            "centaur": lambda seed: CentaurProposer(LLMProposer(backend(), k=k, budget=budget), seed=seed)}
+    bad = [f for f in proposers if f not in make]
+    if bad:
+        raise SystemExit(f"unknown proposer(s) {bad}; choose from {sorted(make)}")
     ledger_path.unlink(missing_ok=True)          # rebuilt each time from the runs cache
     auto = AutoApprove("explore_loop_headroom: no human at the keyboard", announce=False)
     floor = ResearchLoop(space, run_metrics, ledger_path, k=k, seed=noise_seeds[0], signoff=auto, verbose=False)
@@ -188,13 +207,24 @@ def run_loops(space, run_metrics, val_of, nf_vals, noise_seeds, k, length, loops
         for fam in proposers:
             prop = make[fam](seed=i)
             prop.name = loop_name(fam, i)
+            if hasattr(prop, "cma"):
+                prop.cma.name = prop.name
+            t0 = time.time()
             lp.run(prop, length, progress=False)
             best = lp.best(prop.name)
-            kept = [r for r in lp.ledger.where(proposer=prop.name, status="kept")]
+            mine = lp.ledger.where(proposer=prop.name)
+            kept = [r for r in mine if r.get("status") == "kept"]
+            llm_calls = [r["llm"] for r in mine if isinstance(r.get("llm"), dict)]
             row = {"proposer": fam, "loop": i, "seed": SEED_LOOP + i, "kept": len(kept),
                    "chosen": best["config"] if kept else None, "chosen_val": best["val_bpb"] if kept else None,
+                   "final_best": best["val_bpb"] if kept else nf.mean,
                    "claimed_sigma": (nf.mean - best["val_bpb"]) / max(nf.sigma, 1e-12) if kept else 0.0,
-                   "fields_changed": len(space.diff(best["config"])) if kept else 0}
+                   "fields_changed": len(space.diff(best["config"])) if kept else 0,
+                   "trajectory": [{"exp": r.get("exp"), "changes": r.get("changes"), "val_bpb": r.get("val_bpb"),
+                                   "best_before": r.get("best_before"), "status": r.get("status")}
+                                  for r in mine if r.get("status") in ("kept", "discarded", "failed")],
+                   "llm_calls": len(llm_calls), "llm_tflop": sum(x.get("flops") or 0 for x in llm_calls) / 1e12,
+                   "wall_s": round(time.time() - t0, 1)}
             out.append(row)
             if on_loop:
                 on_loop(row)
@@ -312,10 +342,53 @@ def explore(name, start, a, sc, runs, runner_for, results, dest) -> None:
             f"{r['recheck_sigma']:+.1f}σ on {len(rseeds)} fresh seeds" if r["chosen"] else ""))
         write(results, dest)
 
-    ledger = ROOT / "build" / "explore_loop_headroom" / sc.name / f"{name}.jsonl"
-    metrics = lambda cfg, s: {"val_bpb": runs.val(runner, cfg, s)}  # noqa: E731
+    ledger = ROOT / "build" / "explore_loop_headroom" / sc.name / f"{name}{'_' + a.tag if a.tag else ''}.jsonl"
+    def metrics(cfg, s):
+        return {"val_bpb": runs.val(runner, cfg, s)}
+    metrics.budget_text = runner.describe()
     run_loops(space, metrics, val, nv, noise_seeds, k, a.loop_length or sc.experiments_per_proposer, a.loops,
               a.proposers.split(","), ledger, on_loop)
+    if a.screen_reps:
+        screen(st, sc, ledger, runs, mean(nv), a.screen_reps, results, dest)
+
+
+def screen(st, sc, ledger_path, runs, base_mean, reps, results, dest) -> None:
+    """Lesson 03's screen (section 9) on the loops' runs, once per loop: its power.
+
+    For loop i: its distinct configs (all proposers) sorted by val_bpb, ``screen_configs - 1`` of them
+    spanning the range plus the start, re-trained at ``screen_factor`` x the budget with seed
+    SEED_SCREEN + i; Spearman rho between the budgets and its exact one-sided p, as the lesson does.
+    """
+    import numpy as np
+    from looplab.research import Ledger
+    from looplab.research.compare import split_name
+    from looplab.research.runner import Runner
+    from looplab.verdict import spearman_exact
+    long_runner = Runner(sc, steps=sc.experiment_steps * sc.screen_factor)
+    recs = [r for r in Ledger(ledger_path).records() if r.get("status") in ("kept", "discarded")
+            and isinstance(r.get("val_bpb"), float) and math.isfinite(r["val_bpb"])]
+    out = st["screen"] = []
+    for i in range(reps):
+        mine = sorted((r for r in recs if split_name(r["proposer"])[1] == i), key=lambda r: r["val_bpb"])
+        distinct = {}
+        for r in mine:
+            distinct.setdefault(json.dumps(r["config"], sort_keys=True), r)
+        ordered = list(distinct.values())
+        if len(ordered) < 2:
+            continue
+        pick = [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, min(sc.screen_configs - 1, len(ordered)))]
+        short = [base_mean] + [r["val_bpb"] for r in pick]
+        long = [runs.val(long_runner, st["start"], SEED_SCREEN + i)] + [
+            runs.val(long_runner, r["config"], SEED_SCREEN + i) for r in pick]
+        if not all(math.isfinite(x) for x in long):
+            out.append({"loop": i, "short": short, "long": long, "rho": None, "p": 1.0})
+            continue
+        rho, p = spearman_exact(short, long)
+        out.append({"loop": i, "short": short, "long": long, "rho": rho, "p": p})
+        say(f"   screen on loop {i}'s runs: rho {rho:.2f}, exact p {p:.4f}")
+    results["screen_power"] = sum(r["p"] <= 0.05 for r in out) / len(out) if out else None
+    say(f"   screen: p <= 0.05 in {sum(r['p'] <= 0.05 for r in out)} of {len(out)} loops' runs")
+    write(results, dest)
 
 
 def summary(results: dict) -> str:
@@ -332,11 +405,42 @@ def summary(results: dict) -> str:
         by = {}
         for r in st.get("loops", []):
             by.setdefault(r["proposer"], []).append(r)
+        rand = {r["loop"]: r.get("final_best") for r in by.get("random", [])}
         for fam, rs in by.items():
-            lines.append(f"{'':<9} {fam:<10} loops of {results['loop_length']} (k={st['k']:.2f}): kept anything "
-                         f"{sum(r['kept'] > 0 for r in rs)}/{len(rs)}, found > 3σ on fresh seeds "
-                         f"{sum(bool(r.get('found')) for r in rs)}/{len(rs)}")
+            line = (f"{'':<9} {fam:<10} loops of {results['loop_length']} (k={st['k']:.2f}): kept anything "
+                    f"{sum(r['kept'] > 0 for r in rs)}/{len(rs)}, found > 3σ on fresh seeds "
+                    f"{sum(bool(r.get('found')) for r in rs)}/{len(rs)}")
+            fb = [r.get("final_best") for r in rs if r.get("final_best") is not None]
+            if fb:
+                line += f"; final best {mean(fb):.4f}"
+            d = [rand[r["loop"]] - r["final_best"] for r in rs
+                 if fam != "random" and rand.get(r["loop"]) is not None and r.get("final_best") is not None]
+            if len(d) > 1 and statistics.stdev(d) > 0:
+                from looplab.verdict import paired_t_power
+                line += (f"; random − it {mean(d):+.4f} ± {statistics.stdev(d):.4f}, power at 3 loops "
+                         f"{paired_t_power(mean(d), statistics.stdev(d), 3, alpha=0.01):.0%} (α 0.05/5)")
+            lines.append(line)
     return "\n".join(lines)
+
+
+def export(results: dict, start: str, tag: str) -> Path:
+    """Write the loops' per-loop results from ``start`` to ``looplab/assets`` (``looplab.research.compare.explored``)."""
+    from looplab.research.compare import EXPLORED_ASSET
+    st = results["starts"][start]
+    fams = list(dict.fromkeys(r["proposer"] for r in st["loops"]))
+    by = {f: sorted((r for r in st["loops"] if r["proposer"] == f), key=lambda r: r["loop"]) for f in fams}
+    loops = min(len(v) for v in by.values())
+    out = {"scale": results["scale"], "start": st["start"], "families": fams, "loops": loops,
+           "length": results["loop_length"], "seeds": f"{SEED_LOOP}-{SEED_LOOP + loops - 1}",
+           "sigma": st["sigma"], "k": st["k"],
+           "final_best": {f: [r["final_best"] for r in by[f][:loops]] for f in fams},
+           "found": {f: [bool(r.get("found")) for r in by[f][:loops]] for f in fams},
+           "screen_power": results.get("screen_power"),
+           "source": f"bench/explore_loop_headroom.py --tag {tag} (bench/results/explore_loop_headroom_"
+                     f"{results['scale']}{'_' + tag if tag else ''}.json), {results['machine']}"}
+    dest = ROOT / "utils" / "looplab" / "assets" / EXPLORED_ASSET.format(scale=results["scale"])
+    dest.write_text(json.dumps(finite(out), indent=1) + "\n", encoding="utf-8")
+    return dest
 
 
 def main(argv=None) -> int:
@@ -351,9 +455,14 @@ def main(argv=None) -> int:
     p.add_argument("--loop-length", type=int, default=0, help="default: scale.experiments_per_proposer")
     p.add_argument("--proposers", default="hill-climb,random")
     p.add_argument("--recheck-seeds", type=int, default=2)
+    p.add_argument("--screen-reps", type=int, default=0,
+                   help="run lesson 03's screen on this many loops' runs (its power); 0: skip")
     p.add_argument("--k", type=float, default=None, help="keep factor; default t_keep_factor(noise seeds, 0.05)")
     p.add_argument("--budget", choices=("ref", "start"), default="ref")
     p.add_argument("--budget-minutes", type=float, default=0, help="0: no limit")
+    p.add_argument("--export", action="store_true",
+                   help="write the loops' per-loop results (one start) to looplab/assets for lesson 03's power table")
+    p.add_argument("--tag", default="", help="suffix of the table's file names (the runs cache is shared)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: setup()'s choice); 1 on a machine another job keeps busy")
     a = p.parse_args(argv)
@@ -371,6 +480,8 @@ def main(argv=None) -> int:
     deadline = t0 + a.budget_minutes * 60 if a.budget_minutes > 0 else math.inf
     dest = ROOT / "bench" / "results" / f"explore_loop_headroom_{sc.name}"
     runs = Runs(dest.parent / f"{dest.name}_runs.jsonl", deadline)
+    if a.tag:
+        dest = dest.with_name(f"{dest.name}_{a.tag}")
     shared = Runner(sc)
     runner_for = (lambda start: shared) if a.budget == "ref" else (lambda start: Runner(sc, data=shared.data, base=start))
     results = {"scale": sc.name, "machine": machine(), "load": load_note(), "args": vars(a),
@@ -385,6 +496,11 @@ def main(argv=None) -> int:
     results.update(seconds=round(time.time() - t0, 1), fresh_runs=runs.fresh, reused_runs=runs.reused,
                    mean_run_s=round(runs.fresh_s / runs.fresh, 2) if runs.fresh else None)
     write(results, dest)
+    if a.export and not results["partial"]:
+        starts = [n for n, st in results["starts"].items() if st.get("loops")]
+        if len(starts) != 1:
+            raise SystemExit(f"--export needs loops from exactly one start, got {starts}")
+        say(f"exported the loops of {starts[0]} to {export(results, starts[0], a.tag)}")
     say("\n" + summary(results))
     say(f"\n{runs.fresh} runs trained ({results['mean_run_s']} s each), {runs.reused} reused from "
         f"{runs.path.name}; wall {results['seconds']:.0f} s{' (PARTIAL)' if results['partial'] else ''}; "

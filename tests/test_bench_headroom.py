@@ -70,3 +70,20 @@ def test_loops_keep_by_the_lessons_rule(eh, tmp_path):
         assert (r["chosen"] is None) == (r["kept"] == 0)
         if r["kept"]:
             assert r["claimed_sigma"] > 2.0
+
+
+def test_the_shipped_exploration_is_the_bench_table_of_the_lessons_start(repo_root):
+    """looplab/assets/loop_exploration_workshop.json (lesson 03's power table) = the bench's own table."""
+    import json
+    from looplab.research.compare import explored
+    ex = explored("workshop")
+    assert ex is not None and ex["loops"] >= 3 and "random" in ex["families"]
+    assert ex["start"] == dict(get_scale("workshop").experiment_base)   # explored from the lesson's start
+    table = json.loads((repo_root / "bench" / "results" / "explore_loop_headroom_workshop_six.json").read_text())
+    st = table["starts"]["nanogpt"]
+    for fam in ex["families"]:
+        rows = sorted((r for r in st["loops"] if r["proposer"] == fam), key=lambda r: r["loop"])[:ex["loops"]]
+        assert [r["final_best"] for r in rows] == pytest.approx(ex["final_best"][fam])
+        assert [bool(r.get("found")) for r in rows] == ex["found"][fam]
+    assert ex["screen_power"] == table.get("screen_power")
+    assert explored("no-such-scale") is None

@@ -115,3 +115,24 @@ def screen_rates(short: Mapping[str, float], long: Mapping[str, float], base: st
     fpr = sum(passed[k] for k in neg) / len(neg) if neg else float("nan")
     return {"spearman": rho, "n": len(names), "truly better": len(pos), "passed": sum(passed.values()),
             "tpr": tpr, "fpr": fpr, "p_good": len(pos) / len(others)}
+
+
+EXPLORED_ASSET = "loop_exploration_{scale}.json"
+
+
+def explored(scale_name: str) -> dict | None:
+    """The design search's per-loop results for lesson 03 at ``scale_name``, or None if none was run.
+
+    Written by ``bench/explore_loop_headroom.py --export`` from its loops on seeds disjoint from
+    the lesson's and shipped in ``looplab/assets`` (a test checks it against the bench's table),
+    so that the lesson can compute its comparison's power without the bench folder. Keys:
+    ``families``, ``loops``, ``length``, ``seeds``, ``final_best`` (per family, one val_bpb per loop,
+    paired by loop seed), ``found`` (whether each loop's choice beat the start by > 3 sigma on fresh
+    seeds), ``sigma``, ``screen_power`` (or None), ``source``.
+    """
+    import json
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "assets" / EXPLORED_ASSET.format(scale=scale_name)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
