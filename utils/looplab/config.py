@@ -50,13 +50,14 @@ class Scale:
     experiments_per_proposer: int
     noise_replicates: int    # baseline seeds used to measure the noise floor
     experiment_ref: tuple    # the config whose experiment_steps steps define one experiment's FLOPs
-    experiment_base: tuple   # the loop's base config, as (field, value) pairs; tuned once at that budget
-                             # by bench/tune_experiment_base.py (smaller than lesson 02's model, so
-                             # that a whole comparison with spread fits the lesson)
+    experiment_base: tuple   # the loop's start, as (field, value) pairs: experiment_ref's model with
+                             # nanoGPT's optimiser defaults (NANOGPT_OPTIMISER), a documented default
+                             # with headroom the loop's moves reach (bench/explore_loop_headroom.py)
     proposer_loops: int      # independent loops (training seeds) per proposer, for spread
     null_experiments: int    # seed-only changes run through the loop to measure its false-keep rate
     screen_configs: int      # configs re-trained at screen_factor x the budget (how good is the screen?)
     screen_factor: int
+    replication_seeds: int   # fresh seeds on which the learner's choice and the base are replicated on the sealed test
     # -- lessons 04 / 05: collapse chains -----------------------------------------------------
     generations: int         # LM generations in a collapse chain
     generation_steps: int    # training steps per generation after generation 0
@@ -82,6 +83,11 @@ class Scale:
     grading_doc_bytes: int    # bytes per sampled (and real) document of the graded chains
 
 
+# nanoGPT's optimiser settings for its small character-level model (config/train_shakespeare_char.py:
+# learning_rate 1e-3, warmup_iters 100 of max_iters 5000, dropout 0.2; weight_decay 1e-1 from train.py),
+# https://github.com/karpathy/nanoGPT. Lesson 03 starts its loop from these on experiment_ref's model.
+NANOGPT_OPTIMISER = (("lr", 1e-3), ("warmup_frac", 0.02), ("weight_decay", 0.1), ("dropout", 0.2))
+
 SCALES = {
     "smoke": Scale(
         name="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
@@ -89,9 +95,8 @@ SCALES = {
         sample_tokens=120,
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
         experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)),
-        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8), ("lr", 0.002),
-                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
-        proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2,
+        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)) + NANOGPT_OPTIMISER,
+        proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2, replication_seeds=2,
         generations=3, generation_steps=30, chain_gen0_steps=60, chain_layers=2, synthetic_docs=32, doc_bytes=128,
         chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
@@ -103,13 +108,12 @@ SCALES = {
         name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
         train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
         sample_tokens=300,
-        experiment_steps=300, experiments_per_proposer=5, noise_replicates=6,
+        experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
         experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
-        # bench/tune_experiment_base.py --scale workshop --draws 16 --top 3 (2026-12-01): no random draw nor
-        # finalist beat this start at the budget (3.294 +- 0.008 over 3 fresh seeds; best other 3.308)
-        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8), ("lr", 0.002),
-                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
-        proposer_loops=3, null_experiments=10, screen_configs=6, screen_factor=4,
+        # issue 28, bench/explore_loop_headroom.py (seeds 3000+): from this start the loop's one-step moves
+        # reach +16 sigma in 4 moves; loops of 8 and 24 null runs sized from that search (bench/README.md)
+        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)) + NANOGPT_OPTIMISER,
+        proposer_loops=3, null_experiments=24, screen_configs=6, screen_factor=4, replication_seeds=6,
         # lesson 04 (issue 16): a 2-layer writer trained 1000 steps once for every seed, later generations 300
         # steps on as much text (1024 docs x 128 bytes); 3 seeds for a paired trend test
         generations=4, generation_steps=300, chain_gen0_steps=1000, chain_layers=2, synthetic_docs=1024,
@@ -126,16 +130,15 @@ SCALES = {
     # full: one 16 GB T4 (Colab's free GPU), each lesson <= 15 minutes by the computed table
     # (looplab.sizing; lesson 00 prints it). nanoGPT's shakespeare_char GPU model (6 layers, 6 heads,
     # 384 wide) on a 128-byte context, 32 sequences a step, so that lesson 04's ~30 trainings fit.
-    # experiment_base keeps the workshop's tuned optimiser settings (not re-tuned at this budget).
+    # experiment_base: the same nanoGPT optimiser defaults as the workshop's (not explored at this budget).
     "full": Scale(
         name="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
         train_steps=4000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(192, 288, 384),
         sample_tokens=500,
         experiment_steps=600, experiments_per_proposer=8, noise_replicates=10,
         experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16)),
-        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16), ("lr", 0.002),
-                         ("warmup_frac", 0.05), ("weight_decay", 0.1), ("dropout", 0.0)),
-        proposer_loops=4, null_experiments=20, screen_configs=8, screen_factor=4,
+        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 16)) + NANOGPT_OPTIMISER,
+        proposer_loops=4, null_experiments=20, screen_configs=8, screen_factor=4, replication_seeds=6,
         generations=5, generation_steps=600, chain_gen0_steps=1500, chain_layers=6, synthetic_docs=2048,
         doc_bytes=256, chain_seeds=3,
         gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
