@@ -18,9 +18,12 @@ def eh(repo_root):
     return mod
 
 
+OPT_LR = 4 * dict(get_scale("smoke").experiment_base)["lr"]   # two doublings from the smoke base's lr
+
+
 def fake_val(cfg, seed):
-    """val_bpb with its optimum at lr 0.008 (two doublings from the base's 0.002), tiny seed noise."""
-    return 3.0 + abs(math.log2(cfg["lr"] / 0.008)) + 0.001 * (seed % 3)
+    """val_bpb with its optimum at OPT_LR, tiny seed noise."""
+    return 3.0 + abs(math.log2(cfg["lr"] / OPT_LR)) + 0.001 * (seed % 3)
 
 
 def test_starts_are_inside_their_spaces(eh):
@@ -37,7 +40,7 @@ def test_climb_finds_the_optimum_in_two_moves(eh):
     base = dict(get_scale("smoke").experiment_base)
     steps = eh.climb(default_space(base), fake_val, base, [3000, 3001], 0.01, 1.0, 6)
     taken = [s["best_move"] for s in steps if s["took"]]
-    assert taken == [{"lr": 0.004}, {"lr": 0.008}] and not steps[-1]["took"]
+    assert taken == [{"lr": OPT_LR / 2}, {"lr": OPT_LR}] and not steps[-1]["took"]
 
 
 def test_runs_cache_and_budget_guard(eh, tmp_path):

@@ -325,7 +325,7 @@ def _cell_index(lab, notebook: str, needle: str) -> int:
     raise AssertionError(f"no code cell containing {needle!r} in {notebook}")
 
 
-DONE = r"\[llm#0\] (all \d+ experiments decided|budget of \d+ experiments spent)"
+DONE = r"\[centaur#0\] (all \d+ experiments decided|budget of \d+ experiments spent)"
 
 
 def _enabled(panel_area, label: str):
@@ -339,7 +339,7 @@ def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
     open_notebook(page, lab, LESSON03)
     # run everything above the cell that waits for the sign-off, then the sign-off cell itself
     signoff = _cell_index(lab, LESSON03, "loop.interactive(")
-    after = _cell_index(lab, LESSON03, 'loop.state(loop_name("llm", 0))["slots_done"]')
+    after = _cell_index(lab, LESSON03, 'loop.state(yours.name)["slots_done"]')
     assert after > signoff
     _cell(page, after).locator(".jp-InputPrompt").click()
     menu(page, "Run", "Run All Above Selected Cell")
@@ -385,7 +385,7 @@ def test_lesson03_signoff_buttons_drive_the_loop(lab, page):
             break
         assert approved < 10, "the loop keeps asking for sign-off after its budget"
     text = area.inner_text()
-    runs = re.findall(r"exp +\d+ \[llm#0\] .*val_bpb ([0-9.]+) +(KEPT|discarded)", text)
+    runs = re.findall(r"exp +\d+ \[centaur#0\] .*val_bpb ([0-9.]+) +(KEPT|discarded)", text)
     assert len(runs) == approved >= 1, text[-2000:]
     _shot(area, "lesson03_after_signoff.png")   # the whole panel history: rejected, approved, done
 

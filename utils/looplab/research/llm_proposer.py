@@ -37,7 +37,7 @@ def ledger_table(history: list[dict], space: SearchSpace, max_rows: int = 12) ->
     rows = [r for r in history if r.get("status") in (*SLOT_DONE_STATUSES, REJECTED)]
     lines = ["exp | change vs baseline | val_bpb | decision"]
     if base:   # the seeds of the noise floor, as one row: a shorter prompt, and the same facts
-        lines.append(f"- | (baseline, mean of {len(base)} seeds) | {sum(base) / len(base):.4f} | baseline")
+        lines.append(f"- | (baseline, mean of {len(base)} seed{'s' * (len(base) != 1)}) | {sum(base) / len(base):.4f} | baseline")
     for r in rows[-max_rows:]:
         if r.get("status") == REJECTED:
             ch, bpb = "(invalid proposal)", "-"
