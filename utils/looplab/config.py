@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import metadata
 
+from .colab import prepare as prepare_colab
 from .cpus import thread_budget
 
 SCALE_NAMES = ("smoke", "workshop", "full")
@@ -291,7 +292,10 @@ def setup(seed: int = 0, scale: str | None = None, quiet: bool = False) -> Setup
             matplotlib.use("Agg")
     except ImportError:
         pass
+    hosted = prepare_colab()   # on Colab only: ipywidgets 8's widget manager, API keys from Secrets
     if not quiet:
+        for line in hosted:
+            print(f"colab   : {line}")
         v = versions()
         print(f"scale   : {sc.name}  (set LOOPLAB_SCALE to one of {', '.join(SCALE_NAMES)})")
         print(f"device  : {dev}" + (f"  ({threads} CPU threads: {why})" if dev == "cpu" else ""))
