@@ -148,8 +148,13 @@ def run(cmd: List[str], env: Optional[Dict] = None, dry_run: bool = False, quiet
     print("+", (shown + " " if shown else "") + " ".join(shlex.quote(part) for part in cmd), flush=True)
     if dry_run:
         return 0
-    out = subprocess.DEVNULL if quiet else None
-    return subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out).returncode
+    child = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                             stdout=subprocess.DEVNULL if quiet else None)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:   # the child got the same Ctrl+C and decides (Jupyter asks, pytest stops)
+            continue
 
 
 def setup(venv: Path, dry_run: bool = False) -> int:
