@@ -71,6 +71,23 @@ def test_the_prompt_prefix_is_computed_once_and_scores_do_not_change(smol):
     assert b.prompt_tokens + b.meta["cached_prompt_tokens"] == a.prompt_tokens
     assert b.meta["flops"] < 0.6 * a.meta["flops"]
 
+def test_choices_scored_in_batches_agree_with_one_at_a_time(smol):
+    space = smoke_space()
+    hist = [{"exp": 1, "status": "baseline", "config": space.base, "val_bpb": 3.5}]
+    req = LLMProposer(smol).request(space, hist, space.base)
+    assert len(req.choices) > 4                                   # more than one batch of 4
+    one = HFBackend(smol.model_id, gguf_file=smol.gguf_file, choice_batch=1, prefix_cache=False)
+    four = HFBackend(smol.model_id, gguf_file=smol.gguf_file, choice_batch=4, prefix_cache=False)
+    a, _ = one.score_choices(req, '{"params": ')
+    b, _ = four.score_choices(req, '{"params": ')
+    assert max(abs(x - y) for x, y in zip(a, b)) < 1e-4
+    assert a.index(max(a)) == b.index(max(b))
+    ra, rb = one.complete(req), four.complete(req)
+    assert ra.text == rb.text                                     # the same choice and the same rationale
+    with pytest.raises(ValueError, match="choice_batch=0"):
+        HFBackend(smol.model_id, gguf_file=smol.gguf_file, choice_batch=0)
+
+
 def test_a_move_declined_at_signoff_is_not_offered_again(smol):
     space = smoke_space()
     prop = LLMProposer(smol)
