@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSON_00 = ROOT / "lessons" / "00_start_here.ipynb"
 UPSTREAM = "https://github.com/closing-the-loop/closing-the-loop"
 # Lesson 03's notebooks are being rewritten under issue 28; their first cell follows when that lands.
-PENDING = {"03_an_llm_runs_the_experiments.ipynb"}
+PENDING: set[str] = set()
 
 
 def first_code_cell(path: Path) -> str:

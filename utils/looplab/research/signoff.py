@@ -109,7 +109,8 @@ def frontend() -> tuple[bool, str]:
     """``(live, why)``: is this kernel driven by a live frontend with a person at it, and how we know."""
     if "ipykernel" not in sys.modules:
         return False, "not a Jupyter kernel (plain Python or a terminal)"
-    if "google.colab" in sys.modules:
+    from ..colab import on_colab
+    if on_colab():
         return True, "a Google Colab kernel"
     from IPython import get_ipython
     kernel = getattr(get_ipython(), "kernel", None)
