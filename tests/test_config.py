@@ -39,6 +39,16 @@ def test_scale_is_frozen():
         config.SCALES["smoke"].n_layer = 99
 
 
+def test_lesson03_proposers_are_known_with_random_first():
+    """Lesson 03 compares every family with random search, so random comes first; smoke runs all six
+    (nbval covers every proposer's code path in the notebook)."""
+    for sc in config.SCALES.values():
+        assert sc.proposers[0] == "random" and set(sc.proposers) <= set(config.PROPOSERS), sc.name
+        assert len(set(sc.proposers)) == len(sc.proposers) >= 3, sc.name
+        assert "centaur" in sc.proposers, sc.name      # the learner's own loop is loop 0 of the Centaur
+    assert config.SCALES["smoke"].proposers == config.PROPOSERS
+
+
 def test_heads_divide_width_in_every_profile():
     for sc in config.SCALES.values():
         assert sc.n_embd % sc.n_head == 0, sc.name

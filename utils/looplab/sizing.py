@@ -130,7 +130,6 @@ def lesson02_run_flops(scale: Scale) -> dict:
             "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
 
 
-LESSON03_FAMILIES = 6   # random, hill-climb, TPE, CMA-ES, LLM, centaur (lesson 03's proposers_for)
 LESSON05_STRATEGIES = 4  # lesson 05's STRATS (real, replace, self, disc)
 # One SmolLM2-135M proposal in lesson 03: 2 x 135M parameters x the tokens it computes; with the
 # prompt's start cached, about 230 prompt tokens, 15 choices of about 7 and a 15-token rationale
@@ -162,13 +161,14 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
 
     w = Work()  # 03: noise floor, null experiments, every proposer's loops, the long re-runs, the tests
     _experiment(s, w, s.noise_replicates + s.null_experiments
-                + LESSON03_FAMILIES * s.proposer_loops * s.experiments_per_proposer + 1
+                + len(s.proposers) * s.proposer_loops * s.experiments_per_proposer + 1
                 + 2 * (s.experiments_per_proposer // 2 + 1)      # the learner's keeps, re-run on 2 seeds
                 + 2 * s.replication_seeds                        # choice and base on the sealed test
-                + LESSON03_FAMILIES * s.proposer_loops)          # each loop's choice, read on test
+                + len(s.proposers) * s.proposer_loops)          # each loop's choice, read on test
     _experiment(s, w, s.screen_configs * s.screen_factor)
     # the LLM's proposals: one per LLM experiment, one per second Centaur trial, one free-writing try
-    w.sample_flops += LLM_PROPOSAL_FLOPS * (1.5 * s.proposer_loops * s.experiments_per_proposer + 1)
+    llm_share = ("llm" in s.proposers) + 0.5 * ("centaur" in s.proposers)
+    w.sample_flops += LLM_PROPOSAL_FLOPS * (llm_share * s.proposer_loops * s.experiments_per_proposer + 1)
     out["03"] = w
 
     w = Work()  # 04: one writer for every chain; three workflows per seed; top-p per seed; the sweep per seed
