@@ -21,12 +21,12 @@ DEFAULT_LEARNERS = ("ada", "grace", "alan")
 
 
 def class_runner(scale: str = "smoke", steps: int | None = None):
-    """The runner a simulated class trains with (and the re-grade must use: the same budget)."""
+    """Lesson 03's runner at ``scale``: the FLOPs of ``steps`` (default ``experiment_steps``) steps of
+    the reference model per experiment. The class's loops and the re-grade must use the same one."""
     from ..config import get_scale
     from .runner import Runner
     sc = get_scale(scale)
-    return Runner(sc, kind="steps", steps=steps if steps is not None else max(2, sc.experiment_steps // 5),
-                  eval_batches=1 if sc.name == "smoke" else None)
+    return Runner(sc, steps=steps, eval_batches=1 if sc.name == "smoke" else None)
 
 
 def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experiments: int = 3,
@@ -41,12 +41,11 @@ def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experimen
     from .proposers import HillClimbProposer, RandomProposer, TPEProposer
     from .signoff import AutoApprove
     from .spec import default_space
-    from ..train import TrainConfig
     if not learners:
         raise ValueError("learners=() : a class needs at least one learner's name")
     whole("experiments", experiments, 1)
     runner = runner or class_runner()
-    space = default_space(TrainConfig.from_scale(runner.scale).to_dict())
+    space = default_space(dict(runner.scale.experiment_base))     # lesson 03's start
     kinds = (RandomProposer, TPEProposer, HillClimbProposer)
     store = None
     for i, name in enumerate(learners):
@@ -72,13 +71,52 @@ def _memo(test_fn: Callable[[Mapping, int], float]) -> Callable[[Mapping, int], 
     return fn
 
 
-def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], base_config: Mapping,
-                  n_seeds: int = 2, max_claims: int = 2, progress: bool = False):
+def loop_baseline(records: Sequence[dict]) -> tuple[dict | None, float | None]:
+    """The baseline config a loop measured its floor with, and that run's training FLOPs.
+
+    ``(None, None)`` when the loop logged no baseline; a ``ValueError`` when its baseline runs
+    disagree (a loop has one start)."""
+    base = [r for r in records if r.get("status") == BASELINE and isinstance(r.get("config"), dict)]
+    if not base:
+        return None, None
+    cfgs = {json.dumps({k: v for k, v in r["config"].items() if k != "seed"}, sort_keys=True) for r in base}
+    if len(cfgs) > 1:
+        raise ValueError(f"one loop logged {len(cfgs)} different baseline configs: {sorted(cfgs)}")
+    flops = base[0].get("flops")
+    return json.loads(cfgs.pop()), float(flops) if isinstance(flops, (int, float)) else None
+
+
+def _refusal(recs: Sequence[dict], base_config: Mapping | None, budget_flops: float | None) -> str | None:
+    """Why a loop's claims cannot be re-graded by this runner, or None if they can."""
+    cfg, flops = loop_baseline(recs)
+    if cfg is None:
+        return "no baseline in the store"
+    if base_config is not None:
+        want = {k: v for k, v in dict(base_config).items() if k != "seed"}
+        diff = {k: (cfg.get(k), want.get(k)) for k in set(cfg) | set(want) if cfg.get(k) != want.get(k)}
+        if diff:
+            return ("its loop started from another baseline (field: loop's value, re-grade's value): "
+                    + ", ".join(f"{k}: {a!r}, {b!r}" for k, (a, b) in sorted(diff.items())))
+    if budget_flops is not None and flops is not None and abs(flops - budget_flops) > 0.01 * budget_flops:
+        return (f"its loop trained with another budget ({flops / 1e12:.4f} TFLOP a baseline run, "
+                f"the re-grade's runner {budget_flops / 1e12:.4f})")
+    return None
+
+
+def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], base_config: Mapping | None = None,
+                  n_seeds: int = 2, max_claims: int = 2, progress: bool = False,
+                  budget_flops: float | None = None):
     """Every learner's best kept claims (at most ``max_claims`` each), re-graded with fresh seeds.
 
     ``test_fn(config, seed) -> test_bpb`` on the sealed test split (e.g. ``Runner.test``). Fresh
-    seeds are chosen above every seed any loop in the store used. Returns lesson 05's table with
-    ``learner`` and ``loop`` columns; ``df.attrs["no_claims"]`` lists the loops that kept nothing.
+    seeds are chosen above every seed any loop in the store used. Each loop's claims are measured
+    against the baseline config that loop logged (read from the store). A loop is refused, not
+    re-graded, when its baseline differs from ``base_config`` (if given) or its baseline run's
+    training FLOPs differ from ``budget_flops`` by more than 1% (pass the re-grade runner's
+    ``flops_budget``): a gain measured from another start or at another budget is not the gain the
+    learner claimed. Returns lesson 05's table with ``learner`` and ``loop`` columns;
+    ``df.attrs["no_claims"]`` lists the loops that kept nothing, ``df.attrs["refused"]`` maps each
+    refused loop to the reason.
     """
     import pandas as pd
     whole("n_seeds", n_seeds, 2, note=" (a spread needs two seeds)")
@@ -88,20 +126,24 @@ def regrade_class(store: ClassStore, test_fn: Callable[[Mapping, int], float], b
     start = 10_000 * (1 + max(used, default=0) // 10_000)
     seeds = list(range(start, start + n_seeds))
     loops = sorted({(r["learner"], r.get("loop", "main")) for r in everything})
-    fn, tables, empty = _memo(test_fn), [], []
+    fn, tables, empty, refused = _memo(test_fn), [], [], {}
     for learner, loop in loops:
         recs = [r for r in everything if r["learner"] == learner and r.get("loop", "main") == loop]
+        why = _refusal(recs, base_config, budget_flops)
+        if why is not None:
+            refused[f"{learner}/{loop}"] = why
+            continue
         claims = [r for r in pick_claims(recs, max_claims) if r.get("status") == KEPT]
-        if not claims or not any(r.get("status") == BASELINE for r in recs):
+        if not claims:
             empty.append(f"{learner}/{loop}")
             continue
-        df = regrade(recs, fn, base_config, seeds, progress=progress, claims=claims)
+        df = regrade(recs, fn, loop_baseline(recs)[0], seeds, progress=progress, claims=claims)
         df.insert(0, "loop", loop)
         df.insert(0, "learner", learner)
         tables.append(df)
     out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
         columns=["learner", "loop", "exp", "claimed_gain", "measured_gain", "gain_se", "holds"])
-    out.attrs.update(fresh_seeds=seeds, no_claims=empty, test_runs=len(fn.calls))
+    out.attrs.update(fresh_seeds=seeds, no_claims=empty, refused=refused, test_runs=len(fn.calls))
     return out
 
 

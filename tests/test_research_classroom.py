@@ -1,0 +1,55 @@
+"""The class re-grade on a real class store filled by real (smoke-scale) lesson-03 loops."""
+import pytest
+
+from looplab.config import get_scale
+from looplab.research.classroom import class_runner, loop_baseline, regrade_class, simulate_class
+from looplab.research.loop import ResearchLoop
+from looplab.research.signoff import AutoApprove
+from looplab.research.spec import default_space
+from looplab.research.proposers import RandomProposer
+from looplab.research.store import ClassStore
+from looplab.train import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """Two learners from lesson 03's start, and one ('lesson02') whose loop started from lesson 02's config."""
+    path = str(tmp_path_factory.mktemp("class") / "class.db")
+    runner = class_runner("smoke")
+    simulate_class(path, learners=("ada", "grace"), experiments=2, runner=runner)
+    other = default_space(TrainConfig.from_scale(runner.scale).to_dict())
+    loop = ResearchLoop(other, runner, ClassStore(path, learner="lesson02", loop="lesson03"), k=0.0, seed=300,
+                        signoff=AutoApprove(announce=False), verbose=False, budget=runner.describe())
+    loop.baseline(2, progress=False)
+    loop.run(RandomProposer(seed=3), 2, progress=False)
+    return path, runner
+
+
+def test_the_simulated_class_starts_where_lesson03_starts(filled):
+    path, runner = filled
+    recs = [r for r in ClassStore(path, learner="x").class_records() if r["learner"] == "ada"]
+    cfg, flops = loop_baseline(recs)
+    assert cfg == dict(get_scale("smoke").experiment_base)
+    assert flops == pytest.approx(runner.flops_budget)
+
+
+def test_a_loop_from_another_start_is_refused_and_says_why(filled):
+    path, runner = filled
+    test = lambda c, s: runner.test(c, s, reason="test: class re-grade")   # noqa: E731
+    df = regrade_class(ClassStore(path, learner="instructor"), test, dict(runner.scale.experiment_base),
+                       budget_flops=runner.flops_budget)
+    assert {k.split("/")[0] for k in df.attrs["refused"]} == {"lesson02"}
+    assert all("another baseline" in why and "n_embd" in why for why in df.attrs["refused"].values())
+    assert "lesson02" not in set(df["learner"])
+    graded = set(df["learner"]) | {k.split("/")[0] for k in df.attrs["no_claims"]}
+    assert graded == {"ada", "grace"}
+
+
+def test_a_loop_trained_at_another_budget_is_refused(filled):
+    path, runner = filled
+    longer = class_runner("smoke", steps=2 * runner.steps)
+    df = regrade_class(ClassStore(path, learner="instructor"), lambda c, s: longer.test(c, s, reason="test"),
+                       None, budget_flops=longer.flops_budget)
+    assert {k.split("/")[0] for k in df.attrs["refused"]} == {"ada", "grace", "lesson02"}
+    assert all("another budget" in why for why in df.attrs["refused"].values())
+    assert len(df) == 0
