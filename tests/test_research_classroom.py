@@ -53,3 +53,37 @@ def test_a_loop_trained_at_another_budget_is_refused(filled):
     assert {k.split("/")[0] for k in df.attrs["refused"]} == {"ada", "grace", "lesson02"}
     assert all("another budget" in why for why in df.attrs["refused"].values())
     assert len(df) == 0
+
+
+def test_each_learner_gets_own_loop_seeds_far_from_the_lessons_other_seeds():
+    from looplab.research.classroom import learner_loop_seed
+    names = ["ada", "grace", "alan", "emmy", "Ada", "learner 7"]
+    seeds = [learner_loop_seed(n) for n in names]
+    assert len(set(seeds)) == len(names) and all(s >= 1010 for s in seeds)
+    assert learner_loop_seed("ada") == seeds[0]                     # the same on every call and machine
+    with pytest.raises(ValueError, match="not a valid name"):
+        learner_loop_seed("")
+
+
+def test_lesson03_writes_a_fresh_file_alone_and_the_class_store_in_class_mode(tmp_path, monkeypatch):
+    from looplab.research.classroom import learner_loop_seed, lesson03_ledger
+    from looplab.research.ledger import Ledger
+    monkeypatch.delenv("LOOPLAB_CLASS_STORE", raising=False)
+    old = tmp_path / "build" / "ledger.jsonl"
+    old.parent.mkdir()
+    old.write_text('{"exp": 1}\n', encoding="utf-8")
+    target, seed0, says = lesson03_ledger(old)
+    assert target == old and not old.exists() and seed0 == 10 and "LOOPLAB_CLASS_STORE" in says
+
+    db = tmp_path / "class.db"
+    monkeypatch.setenv("LOOPLAB_CLASS_STORE", str(db))
+    monkeypatch.delenv("LOOPLAB_LEARNER", raising=False)
+    with pytest.raises(ValueError, match="LOOPLAB_LEARNER"):
+        lesson03_ledger(old)
+    monkeypatch.setenv("LOOPLAB_LEARNER", "grace")
+    store, seed0, says = lesson03_ledger(old)
+    assert isinstance(store, ClassStore) and isinstance(store, Ledger) and store.learner == "grace"
+    assert seed0 == learner_loop_seed("grace") and "class mode" in says and "'grace'" in says
+    store.append({"exp": 1, "status": "baseline", "val_bpb": 3.0, "config": {"lr": 0.001}})
+    again, _, _ = lesson03_ledger(old)                                # a restarted kernel resumes
+    assert [r["exp"] for r in again.records()] == [1] and db.exists()

@@ -120,7 +120,10 @@ def test_sealed_test_is_read_once(tmp_path):
     loop.baseline(2, progress=False)
     loop.run(RandomProposer(1), 2, progress=False)
     assert len(runner.data.test_reads) == reads_before  # baseline and experiments never read it
+    assert loop.logged_test(None) is None
     rec = loop.final_test(runner.test)
+    assert loop.logged_test(None) == rec and loop.logged_test(None, replication=True) is None
+    assert _loop(tmp_path / "l.jsonl", runner=runner, k=0.0).logged_test(None) == rec   # a resumed loop reports it
     assert rec["status"] == "test" and 0 < rec["test_bpb"] < 9
     assert len(runner.data.test_reads) == reads_before + 1
     with pytest.raises(SealedError, match="already read"):

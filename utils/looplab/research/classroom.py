@@ -14,10 +14,53 @@ from typing import Callable, Mapping, Sequence
 
 from .ledger import BASELINE, KEPT
 from .regrade import pick_claims, regrade
-from .store import ClassStore
+from .store import NAME_RULE, ClassStore, check_name
 from ..checks import whole
 
 DEFAULT_LEARNERS = ("ada", "grace", "alan")
+
+
+def learner_loop_seed(name: str, first: int = 10) -> int:
+    """The seed of loop 0 of a learner's lesson-03 comparison in class mode (loop i: this + i).
+
+    On a CPU a loop is deterministic given its seed, so a class whose learners all ran seeds 10, 11,
+    12 would pool thirty copies of the same three loops and gain no power. Each name gets its own
+    block of seeds, ``first + 1000 * (1 + crc32(name) % 99991)``: far above every other seed the
+    lesson uses (floor 0-5, null runs 100-123, replications 800-905), the same on every machine.
+    Two of 30 names share a block with probability about 0.4%.
+    """
+    import zlib
+    return int(first) + 1000 * (1 + zlib.crc32(check_name(name).encode("utf-8")) % 99991)
+
+
+def lesson03_ledger(default_path, loop: str = "lesson03"):
+    """Where lesson 03 writes its ledger, its first loop seed, and a sentence that says which.
+
+    With ``LOOPLAB_CLASS_STORE`` set (a SQLite path or a ``postgresql://`` URL) and
+    ``LOOPLAB_LEARNER`` (the learner's chosen name), the class store, under that name, with the
+    learner's own loop seeds (:func:`learner_loop_seed`); the loop resumes what the learner already
+    logged there. Otherwise ``default_path``, a fresh JSONL file (an older one is removed), and
+    loop seeds from 10.
+    """
+    import os
+    from pathlib import Path
+
+    from .store import mask_url, open_store
+    target = os.environ.get("LOOPLAB_CLASS_STORE")
+    if target:
+        if not os.environ.get("LOOPLAB_LEARNER"):
+            raise ValueError("LOOPLAB_CLASS_STORE is set but LOOPLAB_LEARNER is not: set it to your chosen "
+                             f"name ({NAME_RULE}) before starting Jupyter")
+        store = open_store(target, loop=loop)
+        seed0 = learner_loop_seed(store.learner)
+        return store, seed0, (f"class mode: this lesson's experiments go to the class store {mask_url(target)} "
+                              f"as learner {store.learner!r}; your comparison's loops train with seeds "
+                              f"{seed0}, {seed0 + 1}, ... (your own, so that the class's loops differ)")
+    path = Path(default_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path, 10, (f"this lesson's ledger: {path} (a fresh file; set LOOPLAB_CLASS_STORE and LOOPLAB_LEARNER "
+                      "to write to a class store instead)")
 
 
 def class_runner(scale: str = "smoke", steps: int | None = None):

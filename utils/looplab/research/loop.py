@@ -300,6 +300,17 @@ class ResearchLoop:
         noise = self.noise_of(base)
         return {**base[0], "proposer": BASELINE, "val_bpb": noise.mean if noise else base[0]["val_bpb"]}
 
+    def logged_test(self, proposer: str | None, replication: bool = False) -> dict | None:
+        """The sealed-test read this ledger already holds for a choice, or None.
+
+        ``proposer``'s choice as :meth:`final_test` logged it, or with ``replication`` as
+        :meth:`replicate_test` did. A resumed loop (a restarted notebook, a learner's loop in a class
+        store) reports that record instead of reading the test split again.
+        """
+        who = ("replication of " if replication else "") + (proposer if proposer is not None else "*")
+        prior = [r for r in self.ledger.where(status=TEST) if r.get("graded", "*") == who]
+        return prior[0] if prior else None
+
     def final_test(self, test_fn: Callable[[Mapping, int, object], float], proposer: str | None = None,
                    reason: str = "final chosen config") -> dict:
         """Evaluate the chosen config (of ``proposer``, or of all) ONCE on the sealed test split; log it.
@@ -311,10 +322,10 @@ class ResearchLoop:
         a score read twice to decide has become a validation score.
         """
         who = proposer if proposer is not None else "*"
-        prior = [r for r in self.ledger.where(status=TEST) if r.get("graded", "*") == who]
+        prior = self.logged_test(proposer)
         if prior:
-            raise SealedError(f"the sealed test split was already read for this choice ({who}: exp {prior[0]['exp']}, "
-                              f"test_bpb {prior[0]['test_bpb']:.4f}); reading it again would make it a validation set")
+            raise SealedError(f"the sealed test split was already read for this choice ({who}: exp {prior['exp']}, "
+                              f"test_bpb {prior['test_bpb']:.4f}); reading it again would make it a validation set")
         b = self.best(proposer)
         name = b["proposer"]
         model = self.models.get(name, (None, None))
@@ -346,9 +357,9 @@ class ResearchLoop:
         used = {r.get("seed") for r in self.ledger.records()} | {self.seed}
         if used & set(seeds):
             raise ValueError(f"seeds {sorted(used & set(seeds))} were used by the loop; a replication needs fresh ones")
-        prior = [r for r in self.ledger.where(status=TEST) if r.get("graded") == who]
+        prior = self.logged_test(proposer, replication=True)
         if prior:
-            raise SealedError(f"this choice was already replicated on the sealed test ({who}: exp {prior[0]['exp']}); "
+            raise SealedError(f"this choice was already replicated on the sealed test ({who}: exp {prior['exp']}); "
                               "replicating it again until it passes would make the test a validation set")
         b = self.best(proposer)
         base = self.space.base
