@@ -87,3 +87,23 @@ def test_lesson03_writes_a_fresh_file_alone_and_the_class_store_in_class_mode(tm
     store.append({"exp": 1, "status": "baseline", "val_bpb": 3.0, "config": {"lr": 0.001}})
     again, _, _ = lesson03_ledger(old)                                # a restarted kernel resumes
     assert [r["exp"] for r in again.records()] == [1] and db.exists()
+
+
+def test_the_rooms_comparison_pairs_every_learners_loops_and_counts_a_seed_once(filled, tmp_path):
+    from looplab.research.classroom import room_comparison
+    path, _ = filled
+    table, tests = room_comparison(ClassStore(path, learner="instructor"))
+    assert set(table["learner"]) == {"ada", "grace"}                 # lesson02's loop has no matched loops
+    assert set(table["family"]) == {"random", "hill-climb"} and len(table) == 2 * 2 * 2
+    row = tests.loc["hill-climb"]
+    assert row["paired loops"] == 4 and row["learners"] == 2 and "Holm-significant" in tests
+    assert tests.attrs["dropped_same_seed"] == 0
+
+    other = str(tmp_path / "other.db")                                # a learner who ran ada's seeds
+    simulate_class(other, learners=("ada", "grace"), experiments=2, runner=class_runner("smoke"))
+    twin = ClassStore(other, learner="ada twin", loop="lesson03")
+    for r in ClassStore(other, learner="ada", loop="lesson03").records():
+        twin.append({k: v for k, v in r.items() if k != "learner"})
+    table2, tests2 = room_comparison(ClassStore(other, learner="instructor"))
+    assert tests2.attrs["dropped_same_seed"] == 4                     # 2 families x 2 loops, counted once
+    assert tests2.loc["hill-climb", "paired loops"] == 4 and len(table2) == len(table)

@@ -73,13 +73,17 @@ def class_runner(scale: str = "smoke", steps: int | None = None):
 
 
 def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experiments: int = 3,
-                   replicates: int = 2, k: float = 0.0, runner=None, verbose: bool = False) -> ClassStore:
-    """Each learner runs a tiny real lesson-03 loop into the class store at ``target``.
+                   replicates: int = 2, k: float = 0.0, runner=None, verbose: bool = False,
+                   loops: int = 2, families: Sequence[str] = ("random", "hill-climb")) -> ClassStore:
+    """Each learner runs tiny real lesson-03 loops into the class store at ``target`` (loop "lesson03").
 
-    Learners take turns among random search, TPE and the naive hill-climber, each with its own
-    seed; ``k = 0`` is the naive keep rule (any gain is kept), which gives the re-grade claims to
-    test. A learner already in the store resumes (the loop reads its records back).
+    As in lesson 03's class mode: a noise floor of ``replicates`` baseline seeds from lesson 03's
+    start, then ``loops`` matched loops of every family in ``families`` (named ``family#i``, loop i
+    trained with the learner's own seed :func:`learner_loop_seed` + i), ``experiments`` each.
+    ``k = 0`` is the naive keep rule (any gain is kept), which gives the re-grade claims to test. A
+    learner already in the store resumes (the loop reads its records back).
     """
+    from .compare import loop_name
     from .loop import ResearchLoop
     from .proposers import HillClimbProposer, RandomProposer, TPEProposer
     from .signoff import AutoApprove
@@ -87,17 +91,81 @@ def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experimen
     if not learners:
         raise ValueError("learners=() : a class needs at least one learner's name")
     whole("experiments", experiments, 1)
+    whole("loops", loops, 1)
+    kinds = {"random": RandomProposer, "hill-climb": HillClimbProposer, "tpe": TPEProposer}
+    bad = [f for f in families if f not in kinds]
+    if bad or not families:
+        raise ValueError(f"families={list(families)!r}: simulate with some of {sorted(kinds)} (the LLM's are lesson 03's own)")
     runner = runner or class_runner()
     space = default_space(dict(runner.scale.experiment_base))     # lesson 03's start
-    kinds = (RandomProposer, TPEProposer, HillClimbProposer)
     store = None
-    for i, name in enumerate(learners):
+    for name in learners:
         store = ClassStore(target, learner=name, loop="lesson03")
-        loop = ResearchLoop(space, runner, store, k=k, seed=100 * i, signoff=AutoApprove(announce=False),
-                            verbose=verbose, budget=runner.describe())
-        loop.baseline(replicates, progress=False)
-        loop.run(kinds[i % len(kinds)](seed=i), experiments, progress=False)
+        seed0 = learner_loop_seed(name)
+        quiet = dict(signoff=AutoApprove(announce=False), verbose=verbose, budget=runner.describe())
+        ResearchLoop(space, runner, store, k=k, seed=0, **quiet).baseline(replicates, progress=False)
+        for i in range(loops):
+            lp = ResearchLoop(space, runner, store, k=k, seed=seed0 + i, **quiet)
+            for fam in families:
+                prop = kinds[fam](seed=i)
+                prop.name = loop_name(fam, i)
+                lp.run(prop, experiments, progress=False)
     return store
+
+
+def room_comparison(store: ClassStore, loop: str = "lesson03", alpha: float = 0.05):
+    """Lesson 03's comparison with the whole room's loops: random search against each proposer.
+
+    Every learner's matched loops (``family#i``, all trained with that loop's seed) are paired with
+    the same learner's random-search loop i; the difference of their final best val_bpb (random −
+    X, positive: X better) is tested by a two-sided paired t-test over all the room's pairs, with
+    Holm's correction across the proposers. Loops on the same seeds as another learner's give the
+    same numbers (training is deterministic), so a (family, seed) already counted is counted once,
+    and the result says how many were dropped. Returns ``(loops_table, tests)``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .compare import holm, loop_table, paired_t, split_name
+    everything = store.class_records(loop=loop)
+    tables, seen, dropped = [], set(), 0
+    for learner in sorted({r["learner"] for r in everything}):
+        recs = [r for r in everything if r["learner"] == learner]
+        base = [r["val_bpb"] for r in recs if r.get("status") == BASELINE]
+        named = {r["proposer"]: r.get("seed") for r in recs if "#" in str(r.get("proposer")) and "seed" in r}
+        fams = sorted({split_name(p)[0] for p in named})
+        if not base or "random" not in fams:
+            continue
+        n = 1 + max(split_name(p)[1] for p in named)
+        t = loop_table(recs, fams, n, float(np.mean(base)))
+        t = t[t["runs"] > 0].copy()
+        t["seed"] = [named.get(f"{f}#{i}") for f, i in zip(t["family"], t["loop"])]
+        keep = []
+        for _, row in t.iterrows():
+            key = (row["family"], row["seed"])
+            keep.append(key not in seen)
+            dropped += key in seen
+            seen.add(key)
+        t = t[keep]
+        t.insert(0, "learner", learner)
+        tables.append(t)
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=["learner", "family", "loop", "seed", "final best val_bpb"])
+    rows = []
+    rand = table[table["family"] == "random"]
+    for fam in [f for f in table["family"].unique() if f != "random"]:
+        m = rand.merge(table[table["family"] == fam], on=["learner", "loop"], suffixes=(" random", ""))
+        d, tt, p = paired_t(m["final best val_bpb random"], m["final best val_bpb"]) if len(m) >= 2 else (
+            float("nan"), float("nan"), float("nan"))
+        rows.append({"proposer": fam, "paired loops": len(m), "learners": int(m["learner"].nunique()),
+                     "random − X (mean)": d, "t": tt, "p (two-sided)": p})
+    tests = pd.DataFrame(rows)
+    if len(tests):
+        sig = holm({r["proposer"]: r["p (two-sided)"] for r in rows if r["p (two-sided)"] == r["p (two-sided)"]}, alpha)
+        tests["Holm-significant"] = [bool(sig.get(f, False)) for f in tests["proposer"]]
+        tests = tests.set_index("proposer")
+    tests.attrs.update(dropped_same_seed=dropped, alpha=alpha)
+    return table, tests
 
 
 def _memo(test_fn: Callable[[Mapping, int], float]) -> Callable[[Mapping, int], float]:
