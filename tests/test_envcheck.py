@@ -36,3 +36,16 @@ def test_report_says_how_many_cpu_threads_and_why(monkeypatch, capsys):
     rows = envcheck.report(network=False)
     assert any(r.what == "CPU threads" and r.detail == "1 (LOOPLAB_THREADS=1)" for r in rows)
     assert "CPU threads" in capsys.readouterr().out
+
+
+def test_memory_row_shows_the_container_limit_and_what_to_do(monkeypatch, capsys):
+    from looplab import cpus
+    monkeypatch.setattr(cpus, "memory_limit", lambda: (2**31, "MEM_LIMIT, set by JupyterHub/Binder"))
+    row = envcheck.memory_check()
+    assert row.ok and row.detail == "2.1 GB (MEM_LIMIT, set by JupyterHub/Binder)"   # Binder's 2 GiB fits one lesson
+    monkeypatch.setattr(cpus, "memory_limit", lambda: (10**9, "cgroup v2 /sys/fs/cgroup/memory.max"))
+    envcheck.report(network=False)
+    out = capsys.readouterr().out
+    assert "1.0 GB (cgroup v2" in out and "Shut Down Kernel" in out   # too little: says what to do
+    monkeypatch.setattr(cpus, "memory_limit", lambda: None)            # no container: the machine's RAM
+    assert "RAM" in envcheck.memory_check().detail

@@ -1,13 +1,17 @@
 """Scale profile, device, seeding and threads: the first thing every notebook calls.
 
-``LOOPLAB_SCALE`` picks one of three size profiles (see ``SCALES``):
+``LOOPLAB_SCALE`` picks one of four size profiles (see ``SCALES``):
 
 * ``smoke``    -- CI: a whole notebook in about a minute on 2 CPU cores;
-* ``workshop`` -- a laptop or Binder: each lesson's compute under ~10 minutes, under 2 GB RAM;
+* ``binder``   -- Binder's one CPU and 2 GB: the workshop's design with less of what is only
+  reported (fewer proposers in lesson 03, five seeds in lesson 05), set by ``binder/start``;
+* ``workshop`` -- a laptop: each lesson's compute about ten minutes on 2 cores, under 2 GB RAM;
 * ``full``     -- a GPU: each lesson under ~15 minutes on one 16 GB T4 (Colab's free GPU),
   by the FLOP count of :mod:`looplab.sizing` (lesson 00 prints the table).
 
-Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. The same notebook
+Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. ``Scale.design``
+names the scale whose searched design a profile runs (binder runs workshop's), so that a lesson
+can tell whether its verdicts have the power the search measured. The same notebook
 cells run at every scale; only the sizes in the :class:`Scale` dataclass change.
 
 (About 300 lines, most of them the :class:`Scale` fields with the reason for each size; the thread
@@ -20,14 +24,14 @@ import os
 import platform
 import random
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from importlib import metadata
 
 from .colab import prepare as prepare_colab
 from .cpus import thread_budget
 
-SCALE_NAMES = ("smoke", "workshop", "full")
+SCALE_NAMES = ("smoke", "binder", "workshop", "full")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Scale:
     """Every size a lesson uses, for one scale profile. Frozen: read it, don't change it."""
 
     name: str
+    design: str              # the scale whose searched design (bench/) this profile runs: its own name, or
+                             # "workshop" for binder, which cuts only what the lessons report but do not require
     # -- lesson 02: the tiny model and its training budget -------------------------------------
     n_layer: int
     n_head: int
@@ -94,7 +100,7 @@ PROPOSERS = ("random", "hill-climb", "tpe", "cma-es", "llm", "centaur")
 
 SCALES = {
     "smoke": Scale(
-        name="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
+        name="smoke", design="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
         train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
         sample_tokens=120,
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
@@ -110,7 +116,7 @@ SCALES = {
         grading_doc_bytes=64,
     ),
     "workshop": Scale(
-        name="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
+        name="workshop", design="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
         train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
         sample_tokens=300,
         experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
@@ -141,7 +147,7 @@ SCALES = {
     # 384 wide) on a 128-byte context, 32 sequences a step, so that lesson 04's ~30 trainings fit.
     # experiment_base: the same nanoGPT optimiser defaults as the workshop's (not explored at this budget).
     "full": Scale(
-        name="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
+        name="full", design="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
         train_steps=4000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(192, 288, 384),
         sample_tokens=500,
         experiment_steps=600, experiments_per_proposer=8, noise_replicates=10,
@@ -157,6 +163,16 @@ SCALES = {
         grading_doc_bytes=256,
     ),
 }
+
+# binder: mybinder.org gives a pod about one CPU and 2 GB of memory. On one core (taskset -c 0) at the
+# workshop sizes, lessons 03-05 took 748, 698 and 800 s. binder keeps every size that a required
+# verdict rests on and cuts only what is reported:
+# - lesson 03: random and the Centaur (the learner's loop), without the LLM-alone loops; the comparison
+#   with random is reported at every scale; the null runs and the replication are the workshop's;
+# - lesson 05: five seeds per strategy instead of six. The search's power at five was 80% by a normal
+#   fit (bench/README.md), so at binder its comparisons are reported; they are required at workshop.
+SCALES["binder"] = replace(SCALES["workshop"], name="binder", design="workshop",
+                           proposers=("random", "centaur"), grading_seeds=5)
 
 
 def _cuda_available() -> bool:

@@ -1,9 +1,11 @@
-"""How many CPU threads the course may use: the free cores, capped by a container's CPU quota.
+"""What a container allows the course: CPU threads (the free cores, capped by a CPU quota) and memory.
 
 ``os.sched_getaffinity`` counts the cores a process may run on, but a container's CPU quota (Binder
 gives a pod about one CPU) is invisible to it: on a 64-core host it says 64. cgroup v2 keeps the
 quota in ``cpu.max``, v1 in ``cpu.cfs_quota_us`` over ``cpu.cfs_period_us``. :func:`thread_budget`
 takes the smaller of the two and says which applied; :func:`looplab.config.setup` uses it.
+:func:`memory_limit` reads the same cgroup tree for the memory limit (Binder: 2 GB for every kernel
+together), which lesson 00 shows.
 """
 from __future__ import annotations
 
@@ -128,3 +130,48 @@ def thread_budget(root: Path = CGROUP_ROOT, self_cgroup: Path = SELF_CGROUP) -> 
         f" (CPU quota {quota[0]:g} cores is not tighter)" if quota is not None else "")
 
 
+
+
+# cgroup files that hold "no limit" as a huge number rather than "max" (v1: about 2**63, page-rounded)
+_UNLIMITED = 2**60
+
+
+def _limit_bytes(text: str | None) -> int | None:
+    """A memory limit in bytes from a cgroup file or ``$MEM_LIMIT``; None for "max", unset or absurd values."""
+    text = (text or "").strip()
+    if not text or text == "max":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        return None
+    return n if 0 < n < _UNLIMITED else None
+
+
+def memory_limit(root: Path = CGROUP_ROOT, self_cgroup: Path = SELF_CGROUP,
+                 environ: dict | None = None) -> tuple[int, str] | None:
+    """The memory this process's container may use, in bytes, with where the limit came from; None if none.
+
+    A kernel killed for memory on Binder just "dies", so lesson 00 shows this limit up front.
+    JupyterHub (and so Binder) sets ``$MEM_LIMIT`` to the pod's limit; the kernel enforcing it is the
+    cgroup's: v2 ``memory.max``, v1 ``memory.limit_in_bytes``, at every level up to ``root``. The
+    tightest wins. Every kernel a learner leaves running counts against the same limit.
+    """
+    env = os.environ if environ is None else environ
+    own = _own_cgroups(Path(self_cgroup))
+    root = Path(root)
+    found: list[tuple[int, str]] = []
+    n = _limit_bytes(env.get("MEM_LIMIT"))
+    if n is not None:
+        found.append((n, "MEM_LIMIT, set by JupyterHub/Binder"))
+    for d in _up_from(root, own.get("", "")):                        # cgroup v2 (unified)
+        n = _limit_bytes(_read(d / "memory.max"))
+        if n is not None:
+            found.append((n, f"cgroup v2 {d / 'memory.max'}"))
+    base = root / "memory"                                            # cgroup v1
+    if base.is_dir():
+        for d in _up_from(base, own.get("memory", "")):
+            n = _limit_bytes(_read(d / "memory.limit_in_bytes"))
+            if n is not None:
+                found.append((n, f"cgroup v1 {d / 'memory.limit_in_bytes'}"))
+    return min(found) if found else None

@@ -71,6 +71,28 @@ class Check:
     fix: str = ""
 
 
+# The heaviest lesson's peak memory (lesson 03, with SmolLM2 loaded), measured by `python -m looplab.course`
+# on one CPU at the binder and workshop scales (README, "Where to run the course").
+HEAVIEST_LESSON_BYTES = 2.0e9
+
+
+def memory_check() -> Check:
+    """This machine's memory limit (a container's, else the RAM), and whether one lesson fits in it."""
+    from .cpus import memory_limit
+    found = memory_limit()
+    if found is None:
+        try:
+            import psutil
+            found = (psutil.virtual_memory().total, "this machine's RAM, no container limit")
+        except ImportError:
+            return Check("memory", True, "unknown (psutil missing; no container limit found)")
+    limit, where = found
+    return Check(
+        "memory", limit >= HEAVIEST_LESSON_BYTES, f"{limit / 1e9:.1f} GB ({where})",
+        f"the heaviest lesson peaks near {HEAVIEST_LESSON_BYTES / 1e9:.1f} GB: run one lesson at a time and shut "
+        "each lesson's kernel down before opening the next (Kernel > Shut Down Kernel)")
+
+
 def checks(network: bool | None = None) -> list[Check]:
     """Every environment check, in the order lesson 00 shows them."""
     from .config import device_name, scale_name
@@ -84,6 +106,7 @@ def checks(network: bool | None = None) -> list[Check]:
     threads, why = thread_budget()
     out.append(Check("CPU threads", True, f"{threads} ({why})",
                      "set LOOPLAB_THREADS=N before starting Jupyter to choose another count"))
+    out.append(memory_check())
     llm = offline_llm_file()
     out.append(Check(
         "offline LLM (SmolLM2-135M-Instruct)", llm is not None,
