@@ -107,3 +107,26 @@ def test_the_rooms_comparison_pairs_every_learners_loops_and_counts_a_seed_once(
     table2, tests2 = room_comparison(ClassStore(other, learner="instructor"))
     assert tests2.attrs["dropped_same_seed"] == 4                     # 2 families x 2 loops, counted once
     assert tests2.loc["hill-climb", "paired loops"] == 4 and len(table2) == len(table)
+
+
+def test_room_winners_curse_resamples_learners_not_claims():
+    """A learner's claims share a loop: the interval resamples learners, so three learners whose
+    claims agree within but differ between them get a wider interval than their claims would."""
+    import numpy as np
+    import pandas as pd
+    from looplab.research.classroom import room_winners_curse
+    from looplab.verdict import bootstrap_ci
+    shrink = {"ada": 0.10, "grace": 0.0, "alan": 0.05}
+    df = pd.DataFrame([{"learner": n, "claimed_gain": 0.2, "measured_gain": 0.2 - s + 0.001 * k,
+                        "holds": s < 0.05} for n, s in shrink.items() for k in range(4)])
+    c = room_winners_curse(df)
+    assert c["claims"] == 12 and c["learners"] == 3 and c["resampled"] == "learners"
+    assert abs(c["mean_shrink"] - (np.mean(list(shrink.values())) - 0.0015)) < 1e-9
+    lo, hi = c["interval"]
+    assert lo <= c["mean_shrink"] <= hi and lo < 0.02 and hi > 0.08          # between-learner spread shows
+    naive = bootstrap_ci(df["claimed_gain"] - df["measured_gain"])
+    assert hi - lo > naive[1] - naive[0]
+    one = room_winners_curse(df[df["learner"] == "ada"])
+    assert one["learners"] == 1 and one["resampled"].startswith("claims (one learner only")
+    with pytest.raises(ValueError, match="no claims"):
+        room_winners_curse(df.iloc[:0])

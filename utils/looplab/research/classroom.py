@@ -265,6 +265,38 @@ def share_that_holds(df) -> float:
     return float(df["holds"].mean())
 
 
+def room_winners_curse(df, level: float = 0.9, reps: int = 2000, seed: int = 0) -> dict:
+    """The room's winner's curse: how much the class's claims shrank when re-graded, with an interval.
+
+    ``df`` is :func:`regrade_class`'s table. The shrink of a claim is its claimed gain (the loop's own
+    validation, one seed) minus its measured gain (sealed test, fresh seeds). A learner's claims
+    share a loop, a baseline and a noise floor, so they are not independent: the interval is a
+    percentile bootstrap that resamples *learners* (each with all of their claims), and falls back
+    to resampling claims, saying so, when one learner is all the room has.
+    """
+    import numpy as np
+    from ..verdict import bootstrap_ci
+    if not len(df):
+        raise ValueError("no claims were re-graded: the room's winner's curse is undefined")
+    shrink = (df["claimed_gain"] - df["measured_gain"]).to_numpy(dtype=float)
+    learners = df["learner"].to_numpy()
+    names = sorted(set(learners))
+    out = {"claims": len(df), "learners": len(names), "level": level,
+           "mean_claimed": float(df["claimed_gain"].mean()), "mean_measured": float(df["measured_gain"].mean()),
+           "mean_shrink": float(shrink.mean()), "share_holds": share_that_holds(df)}
+    if len(names) >= 2:
+        rows = [np.flatnonzero(learners == n) for n in names]
+        pooled = lambda idx: float(np.mean(np.concatenate([shrink[rows[int(i)]] for i in idx])))
+        out["interval"] = bootstrap_ci(range(len(names)), stat=pooled, level=level, reps=reps, seed=seed)
+        out["resampled"] = "learners"
+    elif len(shrink) >= 2:
+        out["interval"] = bootstrap_ci(shrink, level=level, reps=reps, seed=seed)
+        out["resampled"] = "claims (one learner only: its claims are not independent, read it as rough)"
+    else:
+        out["interval"], out["resampled"] = (float("nan"), float("nan")), "nothing (a single claim)"
+    return out
+
+
 def plot_class(df, ax=None):
     """Claimed (x) vs measured (y) gain per claim, 2-standard-error bars, one colour per learner."""
     import matplotlib.pyplot as plt
