@@ -14,36 +14,31 @@ solution cell). This script copies every ``solutions/NN_name.ipynb`` to
 * a code cell holding hidden tests, or the code cell right after a solution cell that calls a
   ``check...(`` function -> autograded test cell, read-only, ``--points`` points.
 
-Every other cell is left as it is. It writes ``nbgrader_config.py`` (course id) if there is none,
-and never touches ``solutions/`` or ``labs/``. Adjust points afterwards in JupyterLab's nbgrader
-"Create Assignment" sidebar if you like.
+The rules live in ``looplab.labs.nbgrader_metadata``: the generated ``labs/`` carry the same
+metadata (same ``grade_id`` for the same cell), so a learner's copy of ``labs/NN_name.ipynb`` with
+the answers filled in autogrades as it is, like nbgrader's own ``release/`` version. Keep the grade
+ids if you edit the cells in nbgrader's *Create Assignment* sidebar (points may change: autograde
+takes them from the gradebook).
+
+Every other cell is left as it is. It writes ``nbgrader_config.py`` (course id, cell timeout,
+missing cells put back) if there is none, and never touches ``solutions/`` or ``labs/``.
 """
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-CHECK_CALL = re.compile(r"^\s*check\w*\(", re.M)
-NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
+try:
+    from looplab.labs import LAB_NAME, assignment_id, nbgrader_metadata
+except ImportError:   # run with a Python where the course is not installed: use this clone's library
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
+    from looplab.labs import LAB_NAME, assignment_id, nbgrader_metadata
 
-
-def _has(source: str, marker: str) -> bool:
-    # nbgrader compares the stripped line with the marker exactly
-    return any(line.strip() == marker for line in source.split("\n"))
-
-
-def _meta(grade_id: str, *, solution: bool, grade: bool, locked: bool, points: float | None) -> dict:
-    m = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-         "solution": solution, "task": False}
-    if grade:
-        m["points"] = points
-    return m
+# nbgrader's cell timeout in the written config (why 1800 s: the comment in CONFIG below)
+CELL_TIMEOUT_S = 1800
 
 
 def mark_notebook(nb: nbformat.NotebookNode, assignment: str, points: float = 1.0) -> dict:
@@ -51,46 +46,41 @@ def mark_notebook(nb: nbformat.NotebookNode, assignment: str, points: float = 1.
 
     Returns counts: ``{"answers": .., "written": .., "tests": ..}``.
     """
-    if points <= 0:
-        raise ValueError(f"points={points} must be > 0")
     counts = {"answers": 0, "written": 0, "tests": 0}
-    after_solution = False
-    for k, cell in enumerate(nb.cells):
-        src = cell.source
-        gid = f"{assignment}-cell{k:02d}"
+    for cell, meta in zip(nb.cells, nbgrader_metadata(nb, assignment, points)):
         cell.metadata.pop("nbgrader", None)
-        if cell.cell_type == "code" and _has(src, BEGIN_SOLUTION):
-            cell.metadata["nbgrader"] = _meta(gid, solution=True, grade=False, locked=False, points=None)
-            counts["answers"] += 1
-            after_solution = True
+        if meta is None:
             continue
-        if cell.cell_type == "markdown" and _has(src, BEGIN_SOLUTION):
-            cell.metadata["nbgrader"] = _meta(gid, solution=True, grade=True, locked=False, points=points)
-            counts["written"] += 1
-        elif cell.cell_type == "code" and (_has(src, BEGIN_HIDDEN) or (after_solution and CHECK_CALL.search(src))):
-            cell.metadata["nbgrader"] = _meta(gid, solution=False, grade=True, locked=True, points=points)
-            counts["tests"] += 1
-        if cell.cell_type == "code":
-            after_solution = False
+        cell.metadata["nbgrader"] = meta
+        counts["answers" if meta["solution"] and not meta["grade"] else
+               "written" if meta["solution"] else "tests"] += 1
     return counts
 
 
 CONFIG = '''c = get_config()  # noqa: F821  (nbgrader's config loader provides it)
 c.CourseDirectory.course_id = "{course_id}"
-# the notebooks import looplab: run nbgrader in an environment where the course is installed
-# (pip install -e /path/to/closing-the-loop); LOOPLAB_SCALE=smoke keeps autograding quick.
+# The notebooks import looplab: the kernel nbgrader starts must be the course's Python (see
+# instructors/README.md, "With nbgrader"). LOOPLAB_SCALE=smoke keeps autograding quick.
+# nbgrader's default cell timeout is 30 s; workshop-scale cells train for minutes, and a cell stopped
+# by the timeout scores 0. At workshop scale the slowest whole lesson took 800 s on Binder's one CPU
+# (lesson 05; `make science` on one core), so no single cell comes near {timeout} s, which still
+# holds on a machine twice as slow.
+c.Execute.timeout = {timeout}
+# A learner's copy of labs/NN_name.ipynb has no cells for the hidden tests that sit in cells of their
+# own: nbgrader adds them back (after the check cell they follow) and runs them.
+c.OverwriteCells.add_missing_cells = True
 '''
 
 
 def build(course: Path, solutions: Path, points: float = 1.0, course_id: str = "closing-the-loop") -> list[str]:
     """Write ``course/source/labNN/`` for every solution notebook; return what was written."""
     solutions, course = Path(solutions), Path(course)
-    found = sorted(p for p in solutions.glob("*.ipynb") if NAME.match(p.name))
+    found = sorted(p for p in solutions.glob("*.ipynb") if LAB_NAME.match(p.name))
     if not found:
         raise FileNotFoundError(f"no solution notebooks named NN_name.ipynb in {solutions.resolve()}")
     written = []
     for sol in found:
-        assignment = f"lab{NAME.match(sol.name).group(1)}"
+        assignment = assignment_id(sol.name)
         nb = nbformat.read(str(sol), as_version=4)
         counts = mark_notebook(nb, assignment, points)
         dest = course / "source" / assignment / sol.name
@@ -100,7 +90,7 @@ def build(course: Path, solutions: Path, points: float = 1.0, course_id: str = "
                        f"{counts['tests']} autograded test cells")
     cfg = course / "nbgrader_config.py"
     if not cfg.exists():
-        cfg.write_text(CONFIG.format(course_id=course_id))
+        cfg.write_text(CONFIG.format(course_id=course_id, timeout=CELL_TIMEOUT_S))
         written.append(f"{cfg}")
     return written
 

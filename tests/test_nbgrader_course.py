@@ -62,3 +62,33 @@ def test_keeps_an_existing_config_and_rejects_bad_input(tmp_path):
         mod.build(tmp_path / "d", SOLUTIONS, points=0)
     with pytest.raises(FileNotFoundError, match="no solution notebooks"):
         mod.build(tmp_path / "e", tmp_path)
+
+
+def test_config_sets_a_cell_timeout_for_the_workshop_and_puts_missing_cells_back(tmp_path):
+    """nbgrader's default cell timeout (30 s) would score a minutes-long workshop cell 0: the written
+    config sets one that outlasts twice the budget of the longest whole lesson at workshop scale."""
+    from traitlets.config import Config
+
+    from looplab.course import BUDGET_S
+    mod = _module()
+    mod.build(tmp_path / "c", SOLUTIONS)
+    c = Config()
+    exec((tmp_path / "c" / "nbgrader_config.py").read_text(), {"get_config": lambda: c})
+    assert c.CourseDirectory.course_id == "closing-the-loop"
+    assert c.Execute.timeout == mod.CELL_TIMEOUT_S >= 2 * max(BUDGET_S.values())
+    assert c.OverwriteCells.add_missing_cells is True   # a lab copy has no cells for hidden-only tests
+
+
+def test_labs_carry_the_grade_ids_of_the_course_source(tmp_path):
+    """A learner's copy of labs/NN_name.ipynb is matched to nbgrader's source by grade_id: every
+    graded or answer cell of a lab has the id, role and points of that cell in source/labNN/."""
+    _module().build(tmp_path / "c", SOLUTIONS)
+    for lab in sorted((ROOT / "labs").glob("*.ipynb")):
+        src = nbformat.read(str(next((tmp_path / "c" / "source").glob(f"*/{lab.name}"))), as_version=4)
+        ids = {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader for c in src.cells if "nbgrader" in c.metadata}
+        mine = [c.metadata.nbgrader for c in nbformat.read(str(lab), as_version=4).cells if "nbgrader" in c.metadata]
+        assert mine and all(ids[m["grade_id"]] == m for m in mine), lab.name
+        dropped = set(ids) - {m["grade_id"] for m in mine}   # only cells that held nothing but hidden tests
+        for cell in src.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in dropped:
+                assert cell.source.strip().startswith("### BEGIN HIDDEN TESTS"), (lab.name, cell.source[:80])

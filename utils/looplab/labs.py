@@ -6,12 +6,19 @@ nbgrader's markers ``### BEGIN SOLUTION`` / ``### END SOLUTION`` and hidden chec
 with ``# YOUR CODE HERE`` + ``raise NotImplementedError()`` (in markdown: ``YOUR ANSWER HERE``),
 drops the hidden checks, and carries no outputs. Check cells call :func:`check`: a tick for a right
 answer, an ``AssertionError`` with a hint for a wrong one. Because the markers are nbgrader's own, a
-university can also feed ``solutions/`` to real nbgrader.
+university can also feed ``solutions/`` to real nbgrader (``instructors/nbgrader_course.py``).
+
+Each answer and check cell of a lab keeps the ``metadata.nbgrader`` that
+``instructors/nbgrader_course.py`` gives the same cell in nbgrader's source (:func:`nbgrader_metadata`,
+the one home of those rules): its ``grade_id`` is what lets ``nbgrader autograde`` match a learner's
+copy of ``labs/NN_name.ipynb`` to the assignment ``labNN``, so the copy is a submission as it is. The
+hidden checks a lab drops are put back by nbgrader when it grades (``OverwriteCells``).
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +30,8 @@ BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
+CHECK_CALL = re.compile(r"^\s*check\w*\(", re.M)
+LAB_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.ipynb$")
 BANNER = (
     "> **Student lab**: generated from `solutions/{name}` by `python -m looplab.labs`. "
     "Fill in every `# YOUR CODE HERE`; the check cells tell you when you are right. "
@@ -86,9 +95,60 @@ def lab_source(source: str, cell_type: str, where: str = "cell") -> str:
     return "\n".join(lines)
 
 
+def assignment_id(name: str) -> str | None:
+    """nbgrader's assignment for a solution or lab file name: ``03_x.ipynb`` -> ``lab03`` (else None)."""
+    m = LAB_NAME.match(name)
+    return f"lab{m.group(1)}" if m else None
+
+
+def _has(source: str, marker: str) -> bool:
+    # nbgrader compares the stripped line with the marker exactly
+    return any(line.strip() == marker for line in source.split("\n"))
+
+
+def _nbgrader_meta(grade_id: str, *, solution: bool, grade: bool, points: float) -> dict:
+    m = {"grade": grade, "grade_id": grade_id, "locked": grade and not solution, "schema_version": 3,
+         "solution": solution, "task": False}
+    if grade:
+        m["points"] = points
+    return m
+
+
+def nbgrader_metadata(nb: nbformat.NotebookNode, assignment: str, points: float = 1.0) -> list[dict | None]:
+    """The ``metadata.nbgrader`` of each cell of a solution notebook (None: not an nbgrader cell).
+
+    * a code cell holding a solution region -> solution cell ("Autograded answer");
+    * a markdown cell holding a solution region -> manually graded answer worth ``points``;
+    * a code cell holding hidden tests, or the code cell right after a solution cell that calls a
+      ``check...(`` function -> autograded test cell, read-only, worth ``points``.
+
+    ``grade_id`` is ``<assignment>-cellNN``, NN the cell's index in the solution notebook, so the lab
+    (which drops cells holding only hidden tests and adds a banner) carries the same ids as nbgrader's
+    source and release versions.
+    """
+    if points <= 0:
+        raise ValueError(f"points={points} must be > 0")
+    metas: list[dict | None] = []
+    after_solution = False
+    for k, cell in enumerate(nb.cells):
+        src, gid, meta = cell.source, f"{assignment}-cell{k:02d}", None
+        if cell.cell_type == "code" and _has(src, BEGIN_SOLUTION):
+            meta = _nbgrader_meta(gid, solution=True, grade=False, points=points)
+        elif cell.cell_type == "markdown" and _has(src, BEGIN_SOLUTION):
+            meta = _nbgrader_meta(gid, solution=True, grade=True, points=points)
+        elif cell.cell_type == "code" and (_has(src, BEGIN_HIDDEN) or (after_solution and CHECK_CALL.search(src))):
+            meta = _nbgrader_meta(gid, solution=False, grade=True, points=points)
+        metas.append(meta)
+        if cell.cell_type == "code":
+            after_solution = bool(meta and meta["solution"])
+    return metas
+
+
 def make_lab(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """Return the lab notebook for a solution notebook (the input is not modified)."""
     nb = copy.deepcopy(solution)
+    assignment = assignment_id(name)
+    metas = nbgrader_metadata(nb, assignment) if assignment else [None] * len(nb.cells)
     cells = []
     for k, cell in enumerate(nb.cells):
         src = lab_source(cell.source, cell.cell_type, where=f"{name} cell {k}")
@@ -99,7 +159,7 @@ def make_lab(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNod
             cell.execution_count = None
         cell.source = src
         cell.pop("id", None)
-        cell.metadata = {}
+        cell.metadata = {"nbgrader": metas[k]} if metas[k] else {}
         cells.append(cell)
     banner = nbformat.v4.new_markdown_cell(BANNER.format(name=name))
     banner.pop("id", None)
