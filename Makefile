@@ -26,7 +26,7 @@ SCALE     ?= workshop
 PORT      ?= 8888
 OFFLINE   := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps wheelhouse wheelhouse-test
+.PHONY: setup lab test unit nbtest test-gpu course science labs clean bench browser-deps pg-deps wheelhouse wheelhouse-test nbgrader-deps
 
 setup: $(STAMP)
 
@@ -125,7 +125,14 @@ wheelhouse-test: $(STAMP)
 	    echo "wheelhouse-test: built $(WHTEST) (log: build/wheelhouse-test.log)"; \
 	else echo "wheelhouse-test: the download failed (build/wheelhouse-test.log); tests/test_wheelhouse.py will skip"; fi
 
-test: $(STAMP) browser-deps pg-deps wheelhouse-test
+# nbgrader's own virtual environment (build/nbgrader-VERSION/, the course's .venv is left as it is), for
+# tests/test_nbgrader_roundtrip.py, which autogrades every lab with it inside the network namespace.
+# Made once (network needed) before the namespace; like browser-deps, a failure never fails the build:
+# that test then tries again inside, and skips saying why when the package index cannot be reached.
+nbgrader-deps: $(STAMP)
+	@$(PY) tests/test_nbgrader_roundtrip.py install || echo "nbgrader-deps: not installed (above); tests/test_nbgrader_roundtrip.py will try again or skip"
+
+test: $(STAMP) browser-deps pg-deps wheelhouse-test nbgrader-deps
 	@$(PGCTL) stop $(PGTEST); $(PGCTL) start $(PGTEST) || true
 ifeq ($(NETLESS),yes)
 	@echo "== tests run with no network: a fresh network namespace with loopback only =="
