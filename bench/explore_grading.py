@@ -61,6 +61,31 @@ def sign_flip_power(diffs: np.ndarray, n: int, draws: int = 20_000, alpha: float
     return hits / draws
 
 
+def normal_fit_power(diffs: np.ndarray, n: int, draws: int = 20_000, alpha: float = 0.05, seed: int = 0) -> float:
+    """Share of ``n`` normal draws (the mean and sd of ``diffs``) whose exact one-sided sign-flip p <= alpha.
+
+    Unlike :func:`sign_flip_power`, it does not assume the next seeds repeat the search's own values:
+    with every search difference positive, resampling them gives 100% by construction."""
+    from looplab.verdict import sign_flip_test
+    rng = np.random.default_rng(seed)
+    m, sd = float(np.mean(diffs)), float(np.std(diffs, ddof=1))
+    return float(np.mean([sign_flip_test(rng.normal(m, sd, n), "greater") <= alpha for _ in range(draws)]))
+
+
+def power_table(runs_csv: Path, ns=(5, 6)) -> None:
+    """The lesson's comparisons at the search's last generation, with their power at each seed count."""
+    import pandas as pd
+    runs = pd.read_csv(runs_csv)
+    w = runs[runs["generation"] == runs["generation"].max()].pivot(index="seed", columns="strategy", values="val_bpb")
+    pairs = {"C1 real vs replace": ("replace", "real"), "C2 disc vs replace": ("replace", "disc"),
+             "C4 disc vs self": ("self", "disc")}
+    print(f"{runs_csv.name}: seeds {list(w.index)}, generation {runs['generation'].max()}")
+    for name, (worse, better) in pairs.items():
+        d = (w[worse] - w[better]).to_numpy()
+        cells = ", ".join(f"n={n}: normal fit {normal_fit_power(d, n):.0%}, resampled {sign_flip_power(d, n):.0%}" for n in ns)
+        print(f"  {name}: {d.mean():+.3f} +- {d.std(ddof=1):.3f}; {cells}")
+
+
 def build_graders(keys, grader_text: str, seed: int):
     """Grader objects (or factories) for the strategies' keys; ``-q<p>`` keeps p % of the slice."""
     from looplab import grading as gr
@@ -108,7 +133,12 @@ def main(argv=None) -> int:
     p.add_argument("--power-n", type=int, default=None, help="the lesson's seed count (default: grading_seeds)")
     p.add_argument("--tag", default="main")
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--power-only", type=Path, default=None,
+                   help="no runs: print the comparisons' power at 5 and 6 seeds from a search's *_runs.csv")
     a = p.parse_args(argv)
+    if a.power_only is not None:
+        power_table(a.power_only)
+        return 0
 
     from _common import load_note, machine, setup_bench
     setup_bench()
