@@ -84,7 +84,9 @@ def table(runs: dict | None = None) -> str:
     """A markdown table: per lesson, each recorded scale's wall time and peak memory."""
     runs = load() if runs is None else runs
     scales = [s for s in ORDER if s in runs]
-    head = "| lesson | " + " | ".join(f"`{s}`: {runs[s]['setting']}, {runs[s]['date']}" for s in scales) + " |"
+    head = "| lesson | " + " | ".join(f"`{s}`: {runs[s]['setting']}, {runs[s]['date']}"
+                                     + (f" (fp32 matmul {runs[s]['matmul_gflops']:.0f} GFLOP/s)" if runs[s].get("matmul_gflops") else "")
+                                     for s in scales) + " |"
     lines = [head, "|---|" + "---|" * len(scales)]
     for n in LESSONS:
         cells = [f"{_minutes(runs[s]['lessons'][n]['seconds'])}, {runs[s]['lessons'][n]['peak_mb']:,} MB" for s in scales]
