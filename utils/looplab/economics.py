@@ -32,6 +32,8 @@ from .frontier import (ASSETS, COLUMNS, COTTIER_2024, CURATED_CSV, EPOCH_COLUMNS
                        load_epoch_models, read_epoch_csv)
 from .trends import GrowthFit, decimal_year, fit_growth  # noqa: F401
 
+from .hardware import DENSE_16BIT  # the GPUs' dense peaks, one home
+
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days
 
@@ -54,13 +56,13 @@ class Chip:
 _EPOCH_HW = ("Epoch AI hardware_prices.csv (training-cost-trends repo, CC-BY 4.0): "
              "median of {n} on-demand listings {span}")
 CHIPS: dict[str, Chip] = {
-    "V100": Chip("NVIDIA V100 SXM2", 125e12, 3.06, 17937.5, 300.0,
+    "V100": Chip("NVIDIA V100 SXM2", DENSE_16BIT["V100"].flops, 3.06, 17937.5, 300.0,
                  "peak/TDP: NVIDIA V100 datasheet (125 TFLOP/s FP16 tensor, 300 W); price: "
                  + _EPOCH_HW.format(n=16, span="2017-2025 ('NVIDIA V100'); purchase: median of 2")),
-    "A100": Chip("NVIDIA A100 SXM4 80GB", 312e12, 2.93, 18024.375, 400.0,
+    "A100": Chip("NVIDIA A100 SXM4 80GB", DENSE_16BIT["A100"].flops, 2.93, 18024.375, 400.0,
                  "peak/TDP: NVIDIA A100 datasheet (312 TFLOP/s BF16 dense, 400 W); price: "
                  + _EPOCH_HW.format(n=47, span="2020-2025; purchase: median of 6")),
-    "H100": Chip("NVIDIA H100 SXM5 80GB", 989e12, 4.40, 33819.37, 700.0,
+    "H100": Chip("NVIDIA H100 SXM5 80GB", DENSE_16BIT["H100"].flops, 4.40, 33819.37, 700.0,
                  "peak/TDP: NVIDIA H100 datasheet (1,979 TFLOP/s BF16 with sparsity = ~989 dense, "
                  "up to 700 W); price: " + _EPOCH_HW.format(n=29, span="2023-2025; purchase: median of 13")),
     "TPUv4": Chip("Google TPU v4", 275e12, 3.22, float("nan"), float("nan"),

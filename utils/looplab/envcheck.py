@@ -104,8 +104,7 @@ def checks(network: bool | None = None) -> list[Check]:
     out = [
         Check("scale", True, scale_name(), "set LOOPLAB_SCALE=smoke|workshop|full before starting Jupyter"),
     ]
-    dev = device_name()
-    out.append(Check("device", True, dev + ("" if dev != "cpu" else " (fine: every lesson runs on a CPU)")))
+    out.append(Check("training device", True, training_device()))
     threads, why = thread_budget()
     out.append(Check("CPU threads", True, f"{threads} ({why})",
                      "set LOOPLAB_THREADS=N before starting Jupyter to choose another count"))
@@ -138,16 +137,29 @@ def checks(network: bool | None = None) -> list[Check]:
     return out
 
 
+def training_device() -> str:
+    """Where training runs here, in words: the device, its precision, and the peak MFU is measured against."""
+    from .config import device_name
+    dev = device_name()
+    if dev == "cuda":
+        from .accel import Precision
+        from .hardware import cuda_device_name, peak
+        prec = Precision("cuda")
+        pk = peak("cuda", prec.dtype_name)
+        src = "datasheet" if pk.how.startswith("datasheet") else "measured"
+        return (f"cuda: {cuda_device_name()}, {prec.dtype_name} autocast, peak {pk.flops / 1e12:,.0f} TFLOP/s "
+                f"dense ({src}); the CPU is not used for training")
+    if dev == "mps":
+        return "mps: Apple GPU, float32"
+    return "cpu, float32 (fine: every lesson runs on a CPU)"
+
+
 def report(network: bool | None = None) -> list[Check]:
-    """Print the checks as a table with a fix for each missing piece; return them."""
+    """Print the checks as a table, each missing piece once, with what to do about it; return them."""
     rows = checks(network)
     width = max(len(c.what) for c in rows)
     for c in rows:
         mark = "✓" if c.ok else "·"
-        print(f"{mark} {c.what:<{width}}  {c.detail}")
-    missing = [c for c in rows if not c.ok and c.fix]
-    if missing:
-        print("\nWhat to do about what is missing:")
-        for c in missing:
-            print(f"  - {c.what}: {c.fix}")
+        fix = f"  -> {c.fix}" if not c.ok and c.fix else ""
+        print(f"{mark} {c.what:<{width}}  {c.detail}{fix}")
     return rows

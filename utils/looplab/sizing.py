@@ -6,11 +6,20 @@
 Each lesson's work is counted from the :class:`looplab.config.Scale` profile with the course's
 own FLOP count (:func:`looplab.model.flops_per_token`: ``6 N + 12 L T d`` per training token, a
 third of that per token of a forward pass), by walking through what the lesson trains and
-samples: how many runs of which model, how many steps, how many sampled bytes. Minutes on a
-machine = FLOPs / (peak x utilization), plus a floor of about 10 us per kernel launch (on a GPU a
-model this small is bound by launches rather than arithmetic). What is *not* counted: kernel start, imports,
-the LLM's replies in lesson 03 (SmolLM2 runs on the CPU), the n-gram and embedding graders.
-``bench/results/lesson_limits_workshop.csv`` holds measured workshop times to hold these against.
+samples: how many runs of which model, how many steps, how many sampled bytes, how many proposals
+the offline LLM writes. Seconds on a machine are then
+
+    in-lesson factor x (FLOPs / (peak x utilization)  +  kernel launches x seconds per launch)
+    +  LLM FLOPs / (peak x LLM utilization)  +  the LLM's load  +  a kernel's start,
+
+and every constant of that model is **measured**, on the pieces the lessons are made of, not fitted
+to whole lessons: ``bench/calibrate_sizing.py`` times a training step of each model the lessons
+train, a decode step, and SmolLM2's load and proposals (``bench/results/sizing_calibration_*.json``);
+the in-lesson factor from the per-run step times a workshop run logged; the GPU's from the step timings
+of one H200 run (``bench/results/gpu_h200_issue29.json``).
+``tests/test_sizing.py`` holds the whole-lesson estimates against the lesson times recorded by real
+dry runs (``looplab/assets/lesson_times.json``, and the H200's two full-scale lessons): an
+estimate more than 1.5x away from its measurement fails it.
 """
 from __future__ import annotations
 
@@ -20,52 +29,78 @@ from dataclasses import dataclass
 from .config import SCALE_NAMES, SCALES, Scale
 
 # ---------------------------------------------------------------------------------------------
-# Machines: a peak at the precision the trainer uses there, and an assumed utilization
+# The time model's constants, each measured (bench/calibrate_sizing.py on a 2-core AMD EPYC VM,
+# 2026-12-05, three runs: bench/results/sizing_calibration_cpu2*.json at 2 threads, cpu1 at 1)
 # ---------------------------------------------------------------------------------------------
-# A CPU run of lesson 02's model reaches about 0.46-0.54 of the measured fp32 matmul rate
-# (COURSE_DESIGN.md section 8); whole workshop notebooks did more arithmetic per second than that
-# (lessons 02 and 04: 0.79 and 0.69 of a 159 GFLOP/s machine by this count, measured times in
-# bench/results/lesson_limits_workshop.csv), so 0.6 is a middle planning figure.
-CPU_UTILIZATION = 0.6
-# GPUs: 25% of the dense tensor peak (the issue's T4 estimate used 30%) -- an assumption until a
-# GPU run lands in bench/.
-GPU_UTILIZATION = 0.25
-# Eager PyTorch launches every kernel (on a GPU) or op (on a CPU) from Python, of the order of
-# 10 us each (PyTorch's CUDA-graphs post: https://pytorch.org/blog/accelerating-pytorch-with-cuda-graphs/);
-# a training step launches about 40 per layer (forward, backward, optimizer) plus ~40 more. For
-# the course's small models this floor, not the arithmetic, sets a GPU's step time.
-KERNEL_S = 10e-6
+# A training step = step FLOPs / (matmul rate x u) + launches x seconds per launch, fitted over the
+# eight dropout-free models the lessons train at smoke and workshop sizes, each step timed as the median
+# of five rounds next to a matmul-rate reading (bench/results/sizing_calibration_cpu2.json: worst step
+# within 1.09x of the fit). A small model on a CPU is bound by per-op overhead as much as by arithmetic.
+# Earlier runs of the same script on this VM gave u = 0.55-0.71 and 12-51 us: its speed drifts by up
+# to 1.4x over an hour, which is why the test's tolerance is 1.5x.
+CPU_UTILIZATION = 0.68
+CPU_LAUNCH_S = 24e-6
+# Inside a lesson the same step runs slower than in the bench's steady loop (each run builds a fresh model
+# and optimizer, evaluates, logs; the kernel holds more memory). The workshop run of 2026-12-05 logged:
+# lesson 02, 1,500 steps in 63.0 s = 42 ms a step against the bench's 34.8 (1.21x); lesson 03's ledger,
+# the base config at 10.0 ms a step (the baselines) and 13.2 (the null runs) against 9.0 (1.11x, 1.47x).
+# Their mean, applied to training and sampling on a CPU. (On the H200, lesson 02's 4,000 steps took
+# 12.7 ms each against 15.0 in the benchmark: no slowdown there, so GPUs keep 1.0.)
+CPU_IN_LESSON_FACTOR = 1.26
+# Eager PyTorch launches every kernel (on a GPU) or op (on a CPU) from Python; a training step launches
+# about 40 per layer (forward, backward, optimizer) plus about 40 more; dropout (not in the FLOP count)
+# adds about 61 launches' worth per layer (lesson 03's base config against its reference, the same run).
 LAUNCH_KERNELS_PER_LAYER, LAUNCH_KERNELS_FIXED = 40, 40
+DROPOUT_KERNELS_PER_LAYER = 61
 DECODE_KERNELS_PER_LAYER = 12        # one KV-cache decode step (looplab.model.forward with one new token)
+# GPUs, from one H200 run (issue 29: the course's trainer at the full scale's shapes, 6 x 384, context
+# 128, bf16 autocast: 15.0 ms a step at batch 32, 19.1 ms at batch 256). The same linear model through
+# those two points: u = 0.48 of the dense bf16 peak for the arithmetic, 51 us a launch (the host's
+# Python, not the GPU, sets it, so a GPU with a slower host, as on Colab, may be slower still).
+GPU_UTILIZATION = 0.48
+GPU_LAUNCH_S = 51e-6
+# SmolLM2-135M-Instruct, lesson 03's offline proposer: its load (15 s, at 1 and 2 threads alike), and a
+# proposal: 90.7 GFLOP (the ledger of a workshop run; 2 x 135M parameters x ~340 tokens computed) in
+# 1.64-1.84 s at 2 threads (~200 GFLOP/s matmul rate), 2.15 s at 1 thread (91 GFLOP/s): 26 GFLOP/s
+# achieved, of which the launch term below takes part; 0.2 of the matmul rate for the arithmetic. Each proposal also launches about 30 layers x 12 kernels x 30
+# forward passes (on a GPU, this term is the proposal's time).
+LLM_LOAD_S = 15.5
+CPU_LLM_UTILIZATION = 0.2
+LLM_PROPOSAL_FLOPS = 2 * 135e6 * 340
+LLM_PROPOSAL_LAUNCHES = 30 * 12 * 30
+# A lesson's kernel start and imports: lesson 00's whole run took 3.3 s (workshop, 2 cores).
+LESSON_START_S = 3.0
 
 
 @dataclass(frozen=True)
 class Machine:
-    """A machine to size for: the FLOP/s it can reach, with the figure's source."""
+    """A machine to size for: its peak, the measured utilization and launch cost, with the peak's source."""
 
     name: str
     peak_flops: float        # at the precision training uses there (fp16/bf16 autocast on CUDA)
     utilization: float
     source: str
+    launch_s: float = CPU_LAUNCH_S
+    llm_utilization: float = CPU_LLM_UTILIZATION
+    in_lesson_factor: float = CPU_IN_LESSON_FACTOR
 
 
-# NVIDIA datasheets (dense, no sparsity):
-#  T4:   65 TFLOP/s FP16 tensor (mixed precision), 8.1 FP32 --
-#        https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/tesla-t4/t4-tensor-core-datasheet-951643.pdf
-#  A100: 312 TFLOP/s BF16 tensor, 19.5 FP32 --
-#        https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf
-#  H100 SXM: 1,979 TFLOP/s BF16 with sparsity, i.e. 989 dense --
-#        https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet
-T4 = Machine("T4 (16 GB, fp16)", 65e12, GPU_UTILIZATION,
-             "NVIDIA T4 datasheet: 65 TFLOP/s FP16 tensor, 8.1 TFLOP/s FP32")
-A100 = Machine("A100 (bf16)", 312e12, GPU_UTILIZATION,
-               "NVIDIA A100 datasheet: 312 TFLOP/s BF16 tensor dense, 19.5 TFLOP/s FP32")
-H100 = Machine("H100 SXM (bf16)", 989e12, GPU_UTILIZATION,
-               "NVIDIA H100 datasheet: 1,979 TFLOP/s BF16 with sparsity = 989 dense")
+def gpu_machine(key: str, utilization: float = GPU_UTILIZATION) -> Machine:
+    """A GPU from :data:`looplab.hardware.DENSE_16BIT` (its datasheet's dense 16-bit tensor peak), with
+    the utilization and launch cost measured on an H200 (:data:`GPU_UTILIZATION`, :data:`GPU_LAUNCH_S`)."""
+    from .hardware import DENSE_16BIT
+    if key not in DENSE_16BIT:
+        raise ValueError(f"GPU {key!r} is not in looplab.hardware.DENSE_16BIT; choose from {', '.join(DENSE_16BIT)}.")
+    sheet = DENSE_16BIT[key]
+    return Machine(f"{key} ({'bf16' if sheet.bf16 else 'fp16'})", sheet.flops, utilization, sheet.source,
+                   launch_s=GPU_LAUNCH_S, llm_utilization=utilization, in_lesson_factor=1.0)
+
+
+T4, A100, H100 = gpu_machine("T4"), gpu_machine("A100"), gpu_machine("H100")
 
 
 def cpu_machine(flops_per_s: float, name: str = "this machine") -> Machine:
-    """A CPU at a measured (or assumed) fp32 matmul rate, at :data:`CPU_UTILIZATION`."""
+    """A CPU at a measured (or assumed) fp32 matmul rate, with the CPU's measured utilization and launch cost."""
     if not (isinstance(flops_per_s, (int, float)) and math.isfinite(flops_per_s) and flops_per_s > 0):
         raise ValueError(f"flops_per_s={flops_per_s!r} must be a finite number > 0 (a measured matmul FLOP/s).")
     return Machine(name, float(flops_per_s), CPU_UTILIZATION, "measured fp32 matmul rate")
@@ -82,11 +117,14 @@ def laptop() -> Machine:
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Work:
-    """A lesson's compute: FLOPs, and the sequential steps that set a GPU's launch floor."""
+    """A lesson's work: FLOPs, the kernel launches that set a small model's floor, the LLM's proposals."""
 
     train_flops: float = 0.0     # training plus the evaluations done along the way
     sample_flops: float = 0.0
-    launches: float = 0.0        # kernel launches (GPU floor), training and decoding together
+    launches: float = 0.0        # kernel launches, training and decoding together
+    llm_calls: float = 0.0       # offline-LLM proposals (lesson 03)
+    llm_loads: int = 0
+    starts: int = 1              # kernel starts (one per notebook)
 
     def add_training(self, cfg, steps: float, runs: float = 1.0, evals: float = 1.0) -> None:
         """``runs`` runs of ``steps`` optimizer steps of TrainConfig ``cfg``, ``evals`` val estimates each."""
@@ -95,7 +133,8 @@ class Work:
         tokens = cfg.batch_size * cfg.block_size
         fwd_eval = flops_per_token(m, training=False) * tokens * cfg.eval_batches * evals
         self.train_flops += runs * (flops_per_token(m) * tokens * steps + fwd_eval)
-        self.launches += runs * steps * (LAUNCH_KERNELS_PER_LAYER * m.n_layer + LAUNCH_KERNELS_FIXED)
+        per_layer = LAUNCH_KERNELS_PER_LAYER + (DROPOUT_KERNELS_PER_LAYER if cfg.dropout > 0 else 0)
+        self.launches += runs * steps * (per_layer * m.n_layer + LAUNCH_KERNELS_FIXED)
 
     def add_sampling(self, cfg, docs: float, doc_bytes: int, batch: int = 256, runs: float = 1.0) -> None:
         """``runs`` x ``docs`` samples of ``doc_bytes`` bytes from TrainConfig ``cfg``'s model (KV cache)."""
@@ -104,14 +143,26 @@ class Work:
         self.sample_flops += runs * flops_per_token(m, training=False) * docs * doc_bytes
         self.launches += runs * math.ceil(docs / batch) * doc_bytes * (DECODE_KERNELS_PER_LAYER * m.n_layer + 10)
 
+    def add_llm(self, calls: float) -> None:
+        """``calls`` proposals by the offline LLM (loaded once per lesson)."""
+        self.llm_calls += calls
+        self.llm_loads = 1
+
     @property
     def flops(self) -> float:
         return self.train_flops + self.sample_flops
 
+    def seconds(self, machine: Machine) -> float:
+        """Estimated seconds on ``machine``: the arithmetic, the launches, the LLM, the kernel's start."""
+        rate = machine.peak_flops
+        compute = self.flops / (rate * machine.utilization) + self.launches * machine.launch_s
+        return (machine.in_lesson_factor * compute + self.llm_calls * LLM_PROPOSAL_LAUNCHES * machine.launch_s
+                + self.llm_calls * LLM_PROPOSAL_FLOPS / (rate * machine.llm_utilization)
+                + self.llm_loads * LLM_LOAD_S + self.starts * LESSON_START_S)
+
     def minutes(self, machine: Machine) -> float:
-        """Estimated minutes of compute on ``machine``: the arithmetic, plus the launch floor."""
-        s = self.flops / (machine.peak_flops * machine.utilization) + self.launches * KERNEL_S
-        return s / 60.0
+        """:meth:`seconds` in minutes."""
+        return self.seconds(machine) / 60.0
 
 
 def lesson02_run_flops(scale: Scale) -> dict:
@@ -131,10 +182,6 @@ def lesson02_run_flops(scale: Scale) -> dict:
 
 
 LESSON05_STRATEGIES = 4  # lesson 05's STRATS (real, replace, self, disc)
-# One SmolLM2-135M proposal in lesson 03: 2 x 135M parameters x the tokens it computes; with the
-# prompt's start cached, about 230 prompt tokens, 15 choices of about 7 and a 15-token rationale
-# (measured at workshop scale, issue 28: 0.06-0.07 TFLOP a call after the first).
-LLM_PROPOSAL_FLOPS = 2 * 135e6 * 360
 
 
 def _experiment(scale: Scale, w: Work, budgets: float) -> None:
@@ -150,7 +197,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     if not isinstance(scale, Scale):
         raise TypeError(f"scale must be a looplab.config.Scale (e.g. SCALES['workshop']), got {scale!r}")
     s = scale
-    out = {"00": Work(), "01": Work()}      # 00: this table; 01: economics, no training
+    out = {"00": Work(), "01": Work()}      # 00: this table; 01: economics, no training: a kernel's start
 
     w = Work()  # 02: one run with 10 evaluations; a width sweep at 0.3 x its time per width; samples
     cfg02 = TrainConfig.from_scale(s)
@@ -168,7 +215,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     _experiment(s, w, s.screen_configs * s.screen_factor)
     # the LLM's proposals: one per LLM experiment, one per second Centaur trial, one free-writing try
     llm_share = ("llm" in s.proposers) + 0.5 * ("centaur" in s.proposers)
-    w.sample_flops += LLM_PROPOSAL_FLOPS * (llm_share * s.proposer_loops * s.experiments_per_proposer + 1)
+    w.add_llm(llm_share * s.proposer_loops * s.experiments_per_proposer + 1)
     out["03"] = w
 
     w = Work()  # 04: one writer for every chain; three workflows per seed; top-p per seed; the sweep per seed
@@ -223,16 +270,50 @@ def sizing_table(scales=SCALE_NAMES, machines: list[Machine] | None = None):
     return pd.DataFrame(rows).set_index(["scale", "lesson"])
 
 
-def print_sizing(machine_flops: float | None = None) -> None:
-    """Print the table, with this machine's measured matmul rate as an extra column when given."""
+def this_machine() -> Machine:
+    """The device training uses here (:func:`looplab.config.device_name`), to size for.
+
+    A CUDA GPU: its dense peak in the training dtype (:func:`looplab.hardware.peak`: datasheet or large
+    matmul) at the GPU constants; a CPU (or MPS): its measured fp32 matmul rate at the CPU constants.
+    """
+    from .config import device_name
+    from .hardware import cuda_device_name, peak
+    dev = device_name()
+    if dev == "cuda":
+        from .accel import Precision
+        pk = peak("cuda", Precision("cuda").dtype_name)
+        return Machine(f"this GPU ({cuda_device_name()})", pk.flops, GPU_UTILIZATION, pk.how,
+                       launch_s=GPU_LAUNCH_S, llm_utilization=GPU_UTILIZATION, in_lesson_factor=1.0)
+    pk = peak(dev, "float32")
+    return cpu_machine(pk.flops, f"this machine ({dev}, {pk.flops / 1e9:.0f} GFLOP/s)")
+
+
+def measured_table():
+    """The lesson times measured by real runs (seconds), one column per run, with its setting."""
+    import pandas as pd
+
+    from .coursetimes import load
+    cols = {}
+    for scale, run in load().items():
+        cols[f"{scale}: {run['setting']} ({run['matmul_gflops']:.0f} GFLOP/s)"] = {
+            k: v["seconds"] for k, v in run["lessons"].items()}
+    return pd.DataFrame(cols).rename_axis("lesson")
+
+
+def print_sizing(machine: Machine | None = None) -> None:
+    """Print the estimated minutes (with ``machine``, e.g. :func:`this_machine`, as the first column),
+    the constants behind them, and the lesson times measured by recorded runs."""
     import pandas as pd
     ms = [laptop(), T4, A100, H100]
-    if machine_flops is not None:
-        ms.insert(0, cpu_machine(machine_flops, f"this machine ({machine_flops / 1e9:.0f} GFLOP/s)"))
+    if machine is not None:
+        ms.insert(0, machine)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
+        print("ESTIMATED (looplab.sizing's model, constants measured by bench/calibrate_sizing.py):")
         print(sizing_table(machines=ms))
-    print(f"\nutilization assumed: CPU {CPU_UTILIZATION:.0%} of the measured fp32 matmul rate; GPU "
-          f"{GPU_UTILIZATION:.0%} of the datasheet's dense 16-bit tensor peak; plus {KERNEL_S * 1e6:.0f} us "
-          "per kernel launch on either.")
-    for m in (T4, A100, H100):
-        print(f"  {m.name}: {m.source}")
+        print(f"\nCPU: {CPU_UTILIZATION:.0%} of the measured fp32 matmul rate, {CPU_LAUNCH_S * 1e6:.0f} us a kernel "
+              f"launch; GPU: {GPU_UTILIZATION:.0%} of the datasheet's dense 16-bit peak, {GPU_LAUNCH_S * 1e6:.0f} us "
+              f"a launch (one H200 run); the offline LLM: {LLM_LOAD_S:.0f} s to load, then each proposal.")
+        for m in ms:
+            print(f"  {m.name}: {m.source}")
+        print("\nMEASURED (seconds per lesson, recorded dry runs: looplab/assets/lesson_times.json):")
+        print(measured_table())

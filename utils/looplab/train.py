@@ -248,7 +248,7 @@ class TrainResult:
     tokens_per_s: float
     flops: float             # training FLOPs, flops_per_token * tokens
     flops_per_s: float
-    peak_flops_per_s: float  # this machine's measured dense matmul rate
+    peak_flops_per_s: float  # the device's dense peak in the training dtype (looplab.hardware.peak)
     mfu: float               # flops_per_s / peak_flops_per_s
     n_params: int
     train_loss: float        # mean of the last 10% of steps' losses
@@ -261,6 +261,7 @@ class TrainResult:
     eval_s: float = 0.0
     corpus: str = ""
     device: str = ""         # where it trained (train() always sets it)
+    peak_how: str = ""       # where peak_flops_per_s came from: a datasheet (with its link) or a measurement
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
@@ -292,15 +293,15 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     bytes, 0 = all) split by :func:`looplab.data.make_splits`. The sealed test split is never
     read here. ``progress`` shows a tqdm bar; ``live_plot`` redraws a loss curve in a notebook.
     ``device`` default: :func:`looplab.config.device_name` (cuda -> mps -> cpu). On CUDA the
-    run uses mixed precision (:class:`looplab.accel.Precision`) and MFU is measured against the
-    matmul rate of that precision.
+    run uses mixed precision (:class:`looplab.accel.Precision`) and MFU is against the GPU's dense
+    peak in that precision (:func:`looplab.hardware.peak`: its datasheet, or a large measured matmul).
     """
     import torch
 
     from .accel import Precision, to_device
     from .config import device_name
     from .data import Splits, default_splits, get_batch
-    from .hardware import peak_flops
+    from .hardware import peak
 
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -392,14 +393,16 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     tps = tokens / train_time if train_time > 0 else 0.0
     flops = fpt * tokens
     fps = tps * fpt
-    peak = float(peak_flops(dev, prec.dtype_name)) if measure_peak else float("nan")
+    pk = peak(dev, prec.dtype_name) if measure_peak else None
+    peak_fl = float(pk.flops) if pk is not None else float("nan")
     tail = [h["loss"] for h in history[-max(1, len(history) // 10):]]
     cost, note = _cost(flops)
     return TrainResult(
         model=model, config=config, seed=config.seed, steps=step, tokens=tokens, wall_s=train_time,
-        tokens_per_s=tps, flops=flops, flops_per_s=fps, peak_flops_per_s=peak,
-        mfu=fps / peak if peak and peak == peak else float("nan"), n_params=n_params(model),
+        tokens_per_s=tps, flops=flops, flops_per_s=fps, peak_flops_per_s=peak_fl,
+        mfu=fps / peak_fl if peak_fl and peak_fl == peak_fl else float("nan"), n_params=n_params(model),
         train_loss=sum(tail) / len(tail) if tail else float("nan"), val_loss=val_loss,
         val_bpb=bpb_from_loss(val_loss), cost_usd=cost, cost_note=note, history=history,
         val_history=val_history, eval_s=eval_time, corpus=corpus_name, device=dev,
+        peak_how=pk.how if pk is not None else "not measured (measure_peak=False)",
     )
