@@ -6,7 +6,7 @@
 #                 errors or a must-hold headline verdict does not hold (CI runs it after make test)
 #   make labs     regenerate labs/ from solutions/
 #   make wheelhouse  every wheel setup installs, in wheelhouse/, for a room without a network
-#   make test-gpu every lesson and solution (nbval) at the GPU scale on CUDA; refuses without CUDA
+#   make test-gpu on CUDA: GPU unit tests, lessons 02 and 05 at the full scale, the GPU step benchmark
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
 # unless pyproject.toml changed. Setup, lab, unit, nbtest and test-gpu live in utils/looplab/setup.py
 # (the same steps without make, e.g. on Windows: python utils/looplab/setup.py lab|test).
@@ -48,13 +48,18 @@ unit: $(STAMP)
 nbtest: $(STAMP)
 	$(PY) $(SETUP) nbtest --scale=smoke --cell-timeout=900
 
-# The GPU check: every notebook at GPU_SCALE (the scale chosen automatically on a GPU, sized for
-# one T4 by looplab.sizing), forced onto CUDA, one notebook at a time. Without CUDA it stops first.
+# The GPU check, sized for one 8-minute command on a CUDA GPU (issue 29): the GPU-relevant unit tests
+# (device choice, MFU peak, training, model, sampler) with training forced onto CUDA; lessons 02 and 05 at
+# GPU_SCALE, headless, into build/course/gpu (fails on an error or a failed must-hold verdict); then
+# bench/bench_gpu.py, the course's step against a nanoGPT-layout step, into bench/results/gpu_*.json.
+# Without CUDA it stops first.
 GPU_SCALE ?= full
 
 test-gpu: $(STAMP)
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'test-gpu: torch ' + torch.__version__ + ' sees no CUDA device on this machine; make test runs the CPU suite')"
-	$(PY) $(SETUP) nbtest --scale=$(GPU_SCALE) --device=cuda --cell-timeout=1800
+	LOOPLAB_DEVICE=cuda $(PY) -m pytest -q tests/test_device.py tests/test_hardware.py tests/test_train.py tests/test_model.py tests/test_sample.py tests/test_sizing.py
+	$(OFFLINE) LOOPLAB_DEVICE=cuda LOOPLAB_SIGNOFF=auto $(PY) -m looplab.course --scale $(GPU_SCALE) --only 02 05 --out build/course/gpu
+	$(PY) bench/bench_gpu.py --steps 50
 
 # The whole suite runs with no network where this machine allows a network namespace (loopback
 # only; setup, which needs the package index, has finished before it starts).

@@ -64,7 +64,7 @@ def nanogpt_model(cfg):
             self.ln = nn.LayerNorm(cfg.n_embd)
 
         def forward(self, input_ids):
-            x = self.wte(input_ids) + self.wpe(torch.arange(input_ids.shape[1]))
+            x = self.wte(input_ids) + self.wpe(torch.arange(input_ids.shape[1], device=input_ids.device))
             for b in self.h:
                 x = b(x)
 

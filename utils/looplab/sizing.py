@@ -59,13 +59,13 @@ DECODE_KERNELS_PER_LAYER = 12        # one KV-cache decode step (looplab.model.f
 # Python, not the GPU, sets it, so a GPU with a slower host, as on Colab, may be slower still).
 GPU_UTILIZATION = 0.48
 GPU_LAUNCH_S = 51e-6
-# SmolLM2-135M-Instruct, lesson 03's offline proposer: its load (15 s, at 1 and 2 threads alike), and a
-# proposal: 90.7 GFLOP (the ledger of a workshop run; 2 x 135M parameters x ~340 tokens computed) in
-# 1.64-1.84 s at 2 threads (~200 GFLOP/s matmul rate), 2.15 s at 1 thread (91 GFLOP/s): 26 GFLOP/s
-# achieved, of which the launch term below takes part; 0.2 of the matmul rate for the arithmetic. Each proposal also launches about 30 layers x 12 kernels x 30
-# forward passes (on a GPU, this term is the proposal's time).
-LLM_LOAD_S = 15.5
-CPU_LLM_UTILIZATION = 0.2
+# SmolLM2-135M-Instruct, lesson 03's offline proposer. Its load: 15.9 s at 2 threads, 16.5 at 1 (the
+# bench). A proposal: the workshop run's ledger logged 36 of them, 90.7 GFLOP each (2 x 135M parameters x
+# ~340 tokens computed), median 2.17 s at a 190 GFLOP/s matmul rate. Less the launch term below (~0.26 s),
+# that is 0.25 of the matmul rate. (The bench's proposal with an empty history, 48 GFLOP, took 1.84 s.)
+# Each proposal launches about 30 layers x 12 kernels x 30 forward passes (on a GPU, the proposal's time).
+LLM_LOAD_S = 16.0
+CPU_LLM_UTILIZATION = 0.25
 LLM_PROPOSAL_FLOPS = 2 * 135e6 * 340
 LLM_PROPOSAL_LAUNCHES = 30 * 12 * 30
 # A lesson's kernel start and imports: lesson 00's whole run took 3.3 s (workshop, 2 cores).

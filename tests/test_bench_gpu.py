@@ -1,0 +1,29 @@
+"""bench/bench_gpu.py runs (on the CPU here, at smoke shapes, a few steps): both steps train for real and
+the JSON it writes has the ratio and MFU fields make test-gpu reports. On CUDA it is the GPU check."""
+import json
+import subprocess
+import sys
+
+
+def test_bench_gpu_runs_on_the_cpu(repo_root, tmp_path):
+    out = tmp_path / "gpu_cpu.json"
+    r = subprocess.run([sys.executable, str(repo_root / "bench" / "bench_gpu.py"), "--device", "cpu", "--scale", "smoke",
+                        "--batches", "4", "--steps", "3", "--rounds", "1", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads(out.read_text())
+    row = d["rows"][0]
+    assert d["dtype"] == "float32" and d["peak_how"].startswith("measured")
+    assert row["batch"] == 4 and row["course_ms"] > 0 and row["reference_ms"] > 0
+    assert abs(row["ratio"] - row["reference_ms"] / row["course_ms"]) < 0.01
+    assert 0 < row["course_mfu"] < 1
+    assert "ratio" in r.stdout and "nanoGPT layout" in r.stdout
+
+
+def test_bench_gpu_refuses_without_cuda(repo_root):
+    import torch
+    if torch.cuda.is_available():
+        return
+    r = subprocess.run([sys.executable, str(repo_root / "bench" / "bench_gpu.py")], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode != 0 and "sees no CUDA device" in r.stderr
