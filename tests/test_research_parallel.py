@@ -257,3 +257,29 @@ def test_a_worker_killed_with_sigkill_mid_run_costs_only_that_run(client, tmp_pa
     runs = [json.dumps(r["config"], sort_keys=True) for r in out["recs"]]
     assert len(set(runs)) == 4 and all(finished.count(c) == 1 for c in runs)   # each ran to the end once
     assert [r["exp"] for r in loop.ledger.records()] == list(range(1, 7))
+
+
+def test_every_worker_killed_at_once_loses_no_run(client, tmp_path):
+    """The run function must outlive every worker that held it. The scheduler's active memory manager
+    (every 2 s by default) drops the extra copies of broadcast-scattered data, so with a scattered run
+    function, killing the workers once it had run cancelled every queued experiment (a CI failure)."""
+    log = tmp_path / "runs.log"
+    loop = _loop(tmp_path / "l.jsonl", run=Slow(log))
+    par = ParallelLoop(loop, client=client)
+    par.baseline(2)
+    time.sleep(2.5)                       # past the memory manager's interval
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("recs", par.run(RandomProposer(5), 2)))
+    t.start()
+    deadline = time.time() + 60
+    while sum(map(len, client.processing().values())) < 2:
+        assert time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    for w, pid in client.run(os.getpid).items():
+        os.kill(pid, signal.SIGKILL)
+    t.join(timeout=180)
+    assert not t.is_alive() and len(out["recs"]) == 2
+    runs = [json.dumps(r["config"], sort_keys=True) for r in out["recs"]]
+    assert all(log.read_text().splitlines().count(c) == 1 for c in runs)
+    par.close()

@@ -42,7 +42,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+import uuid
 from typing import Mapping
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from .ledger import BASELINE
 from .loop import ResearchLoop
@@ -62,9 +65,23 @@ class RemoteError(RuntimeError):
         return str(self)
 
 
-def _work(run_fn, config: Mapping, seed: int, threads: int) -> dict:
+class _RunOnEveryWorker(WorkerPlugin):
+    """A Dask worker plugin that holds the run function on every worker, those started later
+    included (the nanny's replacement for a killed worker gets it before its first task).
+
+    Not scattered data: the scheduler's active memory manager drops the extra copies of a
+    broadcast scatter within seconds, so killing the one worker left holding it lost the run
+    function and cancelled every experiment still queued (seen in CI)."""
+
+    def __init__(self, run_fn, name: str):
+        self.run_fn, self.name = run_fn, name
+
+
+def _work(plugin: str, config: Mapping, seed: int, threads: int) -> dict:
     """On a worker: one experiment. Returns numbers only (``run_fn(...)``: no model comes back)."""
     import torch
+    from distributed import get_worker
+    run_fn = get_worker().plugins[plugin].run_fn
     torch.set_num_threads(threads)
     t0 = time.time()
     try:
@@ -112,7 +129,8 @@ class ParallelLoop:
         self.workers = len(self.client.scheduler_info()["workers"]) or workers
         self.batch = _check_count(batch, "batch", 1024) if batch is not None else self.workers
         # the run function (a Runner holds its corpus) goes to every worker once, not with each task
-        self._run = self.client.scatter(loop.run_fn, broadcast=True, hash=False)
+        self._plugin = f"looplab-run-{uuid.uuid4().hex}"
+        self.client.register_plugin(_RunOnEveryWorker(loop.run_fn, self._plugin), name=self._plugin)
 
     def __enter__(self):
         return self
@@ -121,7 +139,11 @@ class ParallelLoop:
         self.close()
 
     def close(self) -> None:
-        """Close the client and cluster if this object made them."""
+        """Take the run function off the workers; close the client and cluster if this object made them."""
+        try:
+            self.client.unregister_worker_plugin(self._plugin)
+        except Exception:  # the cluster is already gone: nothing holds the plugin any more
+            pass
         if self._own:
             cluster = getattr(self.client, "cluster", None)
             self.client.close()
@@ -129,7 +151,7 @@ class ParallelLoop:
                 cluster.close()
 
     def _submit(self, config: Mapping, seed: int):
-        return self.client.submit(_work, self._run, dict(config), seed, self.threads, pure=False)
+        return self.client.submit(_work, self._plugin, dict(config), seed, self.threads, pure=False)
 
     def _results(self, futures: dict):
         """``(key, result)`` in the order runs finish."""
