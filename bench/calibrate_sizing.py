@@ -36,7 +36,7 @@ from _common import machine, setup_bench  # noqa: E402
 def _configs():
     from looplab.collapse import ChainConfig, chain_train_config
     from looplab.config import SCALES
-    from looplab.strategies import lesson_chain
+    from looplab.grading.strategies import lesson_chain
     from looplab.train import TrainConfig
     out = {}
     for name in ("smoke", "workshop"):

@@ -3,7 +3,7 @@
     .venv/bin/python bench/explore_grading.py --scale workshop --seeds 100-107 --writer-seed 1 \
         --generations 3 --strategies real,replace,self,ngram-more,ratio,disc,words --tag main
 
-Runs lesson 05's collapse chains (``looplab.strategies.run_strategies``) for candidate graders on
+Runs lesson 05's collapse chains (``looplab.grading.strategies.run_strategies``) for candidate graders on
 seeds DISJOINT from the lesson's (the lesson: writer seed 0, chain seeds 0..grading_seeds-1; here by
 default writer seed 1 and chain seeds 100+), and writes, per strategy, the last generation's
 paired difference against ``replace`` (positive: the filter ends better on real val text), its
@@ -20,7 +20,7 @@ Grader keys (``--strategies``):
 * ``self`` -- the writer's own likelihood; ``ngram-more`` -- an order-6 byte n-gram fitted on the
   graders' slice (the likelihood filters of the lesson's first design, kept as controls);
 * ``ratio`` -- ``ngram-more`` minus the writer's log-likelihood per byte (``RatioGrader``);
-* ``disc`` -- a cross-fitted real-vs-synthetic classifier (``looplab.discriminator``): an order-3
+* ``disc`` -- a cross-fitted real-vs-synthetic classifier (``looplab.grading.discriminator``): an order-3
   byte n-gram of the graders' slice against one of the batch, log-odds per byte;
 * ``words`` -- the share of a document's words found in the graders' slice (a checkable property);
 * ``<key>-q<p>`` -- the same grader with only ``p`` % of the graders' slice (its *knowledge*);
@@ -89,7 +89,7 @@ def power_table(runs_csv: Path, ns=(5, 6)) -> None:
 def build_graders(keys, grader_text: str, seed: int):
     """Grader objects (or factories) for the strategies' keys; ``-q<p>`` keeps p % of the slice."""
     from looplab import grading as gr
-    from looplab.discriminator import DiscriminatorGrader
+    from looplab.grading.discriminator import DiscriminatorGrader
     out = {}
     for key in keys:
         m = re.fullmatch(r"(ngram-more|ratio|disc|words)(?:-q(\d+))?(?:-p[\d.]+)?", key)

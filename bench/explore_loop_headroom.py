@@ -184,7 +184,7 @@ def run_loops(space, run_metrics, val_of, nf_vals, noise_seeds, k, length, loops
 
     def backend():                     # SmolLM2, loaded once, only when an LLM proposer is asked for
         if "b" not in llm:
-            from looplab.research.llm import smollm2
+            from looplab.research.llm_local import smollm2
             llm["b"] = smollm2()
         return llm["b"]
 

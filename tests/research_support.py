@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from looplab.config import get_scale
-from looplab.research.llm import Backend, LLMReply
+from looplab.research.llm_base import Backend, LLMReply
 from looplab.research.runner import Runner
 from looplab.research.spec import default_space
 from looplab.train import TrainConfig

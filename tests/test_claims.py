@@ -1,11 +1,11 @@
-"""looplab.claims: the essay's claims and the paper, hardware-based compute, the published figures
+"""looplab.economics.claims: the essay's claims and the paper, hardware-based compute, the published figures
 against Epoch's table (the growth statistics: test_growthtests)."""
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from looplab import claims as C
+from looplab.economics import claims as C
 
 EPOCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "epoch"
 needs_epoch = pytest.mark.skipif(
@@ -60,7 +60,7 @@ def test_published_chip_hours_agree_with_epoch():
 
 # -- doubling times ---------------------------------------------------------------------------------
 def test_the_growth_statistics_still_import_from_claims():
-    from looplab import growthtests
+    from looplab.economics import growthtests
     assert C.acceleration is growthtests.acceleration and C.projection is growthtests.projection
     assert C.doubling_months is growthtests.doubling_months
 

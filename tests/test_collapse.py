@@ -12,6 +12,8 @@ import pytest
 
 from looplab import collapse as C
 from looplab import textmetrics as tm
+from looplab.collapse.store import atomic_write_jsonl
+from looplab.files import atomic_write_json
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,8 +169,8 @@ def test_doc_provenance_roundtrip_and_counts():
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     p = tmp_path / "m.json"
-    C.atomic_write_json(p, {"a": 1})
-    from looplab.data import atomic_write_text       # the one atomic write the chain store goes through
+    atomic_write_json(p, {"a": 1})
+    from looplab.files import atomic_write_text       # the one atomic write the chain store goes through
     with pytest.raises(TypeError):
         atomic_write_text(p, 12345)            # fails inside the write
     assert json.loads(p.read_text()) == {"a": 1}
@@ -182,7 +184,7 @@ def test_chain_store_resume_and_config_guard(tmp_path):
     store.save_generation(0, _docs(0), {"generation": 0, "val_bpb": 2.5})
     store.save_generation(1, _docs(1), {"generation": 1, "val_bpb": 2.7})
     # a generation without metrics is not done (interrupted between the two writes)
-    C.atomic_write_jsonl(store.gen_dir(2) / "docs.jsonl", [d.to_json() for d in _docs(2)])
+    atomic_write_jsonl(store.gen_dir(2) / "docs.jsonl", [d.to_json() for d in _docs(2)])
     assert store.finished() == 2
     again = C.ChainStore(tmp_path / "chain")
     again.open({"mode": "replace", "seed": 0})              # same config: resumes
@@ -200,7 +202,8 @@ def test_chain_store_resume_and_config_guard(tmp_path):
 
 @pytest.fixture(scope="module")
 def splits():
-    from looplab.data import load_text, make_splits
+    from looplab.corpora import load_text
+    from looplab.data import make_splits
     return make_splits(load_text("kjv", max_bytes=120_000))
 
 
@@ -401,3 +404,30 @@ def test_per_seed_slopes_fit_each_seed_from_the_chosen_generation():
     assert not np.allclose(C.per_seed_slopes(t, "replace", first=0)[1], [0.1, 0.2])   # from 0: the jump counts
     with pytest.raises(ValueError, match="two generations from 3"):
         C.per_seed_slopes(t, "accumulate", first=3)
+
+
+def _chains(rise_per_gen: dict, seeds=4, gens=4, noise=0.01, seed=0):
+    """A chains table: val_bpb climbs by rise_per_gen[mode] a generation, plus seed noise; rare words fall with it."""
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    rows = [{"mode": m, "seed": s, "generation": g, "val_bpb": 2.0 + r * g + noise * rng.standard_normal(),
+             "rare_survival": 0.5 - r * g + noise * rng.standard_normal()}
+            for m, r in rise_per_gen.items() for s in range(seeds) for g in range(gens)]
+    return pd.DataFrame(rows)
+
+
+def test_lesson04_verdicts_find_a_clear_collapse_and_not_a_flat_one(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_HEADLINES", raising=False)
+    clear = C.lesson04_verdicts(_chains({"replace": 0.1, "accumulate": 0.02, "accumulate-subsample": 0.05}), 3,
+                                require_rise=True)
+    assert list(clear) == ["1 replace rises", "2 accumulate rises less", "3 rare words vanish", "4 replace slope",
+                           "4 accumulate slope", "4 accumulate-subsample slope", "4 subsample faster than accumulate",
+                           "4 replace faster than subsample"]
+    assert all(v.holds for v in clear.values()) and clear["1 replace rises"].must_hold
+    assert clear["1 replace rises"].value == pytest.approx(list(C.paired_rise(_chains({"replace": 0.1, "accumulate": 0.02,
+                                                            "accumulate-subsample": 0.05}), "replace", 3)))
+    flat = C.lesson04_verdicts(_chains(dict.fromkeys(("replace", "accumulate", "accumulate-subsample"), 0.0)), 3,
+                               require_rise=False)
+    assert not flat["1 replace rises"].must_hold and sum(v.holds for v in flat.values()) <= 1   # noise, at 5% each
+    assert C.lesson04_verdicts(_chains({"replace": 0.1, "accumulate": 0.0, "accumulate-subsample": 0.0}, seeds=1), 3,
+                               require_rise=True) == {}

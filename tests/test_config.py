@@ -188,7 +188,7 @@ def test_setup_prints_scale_device_seed_versions(capsys, monkeypatch):
 def test_every_profile_builds_every_lessons_config():
     """The sizes each lesson builds from a profile are valid (full's sweep once had 128 with 6 heads)."""
     from looplab.research.spec import default_space
-    from looplab.strategies import lesson_chain
+    from looplab.grading.strategies import lesson_chain
     from looplab.train import TrainConfig
     for sc in config.SCALES.values():
         cfg = TrainConfig.from_scale(sc)

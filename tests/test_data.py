@@ -2,13 +2,8 @@
 import pytest
 import torch
 
-from looplab import corpora, data
-from looplab.data import ByteTokenizer, default_splits, get_batch, load_text, make_splits
-
-
-def test_the_corpora_names_still_import_from_data():
-    assert data.load_text is corpora.load_text and data.Corpus is corpora.Corpus
-    assert data.CORPORA == corpora.CORPORA and data.cache_dir is corpora.cache_dir
+from looplab.corpora import load_text
+from looplab.data import ByteTokenizer, default_splits, get_batch, make_splits
 
 
 def test_byte_tokenizer_round_trip():

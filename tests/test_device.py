@@ -76,7 +76,7 @@ def test_no_library_path_hard_codes_the_cpu():
     pattern = re.compile(r"""(device\s*(:\s*str\s*)?=\s*["']cpu["'])|(device\s+or\s+["']cpu["'])""")
     hits = [f"{p.relative_to(lib)}:{i}: {line.strip()}" for p in sorted(lib.rglob("*.py"))
             for i, line in enumerate(p.read_text().splitlines(), 1)
-            if pattern.search(line) and p.name != "economics.py"]  # lesson 01: machine_flops(device="cpu"), see the note
+            if pattern.search(line) and p.name != "costs.py"]  # lesson 01 (economics/costs.py): machine_flops(device="cpu"), see the note
     assert not hits, "device defaults that bypass looplab.config.device_name:\n" + "\n".join(hits)
 
 

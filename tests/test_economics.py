@@ -1,5 +1,5 @@
-"""looplab.economics: chips, FLOPs -> hours -> dollars, growth arithmetic, triage; the names it
-re-exports from looplab.frontier and looplab.trends (tested there).
+"""looplab.economics (lesson 01's package): chips, FLOPs -> hours -> dollars, growth arithmetic, triage;
+the package's names are its modules' own (the modules are tested in their own files).
 
 Chip prices are checked against Epoch AI's real hardware data in ../shared/data/epoch (skipped,
 with the reason, where that folder is absent).
@@ -106,10 +106,12 @@ def test_triage_expected_value():
 
 
 # -- this machine -------------------------------------------------------------------------------
-def test_lesson_01_names_still_import_from_economics():
-    from looplab import frontier, trends
+def test_the_lesson_package_exports_its_modules_own_names():
+    from looplab.economics import costs, frontier, growthtests, trends
     assert E.fit_growth is trends.fit_growth and E.GrowthFit is trends.GrowthFit
-    assert E.frontier_models is frontier.frontier_models and E.COLUMNS is frontier.COLUMNS
+    assert E.frontier_models is frontier.frontier_models and E.acceleration is growthtests.acceleration
+    assert E.cost_of_flops is costs.cost_of_flops
+    assert all(hasattr(E, name) for name in E.__all__)
 
 
 def test_machine_flops_is_measured():

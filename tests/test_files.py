@@ -48,7 +48,17 @@ def test_package_dir_finds_without_importing():
     assert files.package_dir("math") is None        # a module, not a package
 
 
-def test_old_names_still_import():
-    from looplab.data import atomic_write_text, cache_dir
-    from looplab.economics import cache_dir as cache_dir2
-    assert atomic_write_text is files.atomic_write_text and cache_dir is cache_dir2 is files.cache_dir
+
+def test_runs_dir_is_one_place_for_every_lesson(monkeypatch, tmp_path):
+    monkeypatch.delenv("LOOPLAB_BUILD", raising=False)
+    (tmp_path / "lessons").mkdir()
+    monkeypatch.chdir(tmp_path / "lessons")          # a notebook in the course's lessons/
+    assert files.runs_dir("03", "workshop") == tmp_path / "build" / "03_an_llm_runs_the_experiments" / "workshop"
+    monkeypatch.chdir(tmp_path)                      # anywhere else: ./build
+    assert files.runs_dir("05", "smoke") == tmp_path / "build" / "05_independent_grading" / "smoke"
+    monkeypatch.setenv("LOOPLAB_BUILD", str(tmp_path / "elsewhere"))
+    assert files.runs_dir("04", "full") == tmp_path / "elsewhere" / "04_model_collapse" / "full"
+    from looplab.research.classroom import lesson03_ledger_path
+    assert lesson03_ledger_path("smoke") == tmp_path / "elsewhere" / "03_an_llm_runs_the_experiments" / "smoke" / "ledger.jsonl"
+    with pytest.raises(ValueError, match=r"lesson='02' keeps no runs; choose one of 03, 04, 05"):
+        files.runs_dir("02", "smoke")

@@ -1,4 +1,4 @@
-"""looplab.frontier: the curated table, Epoch's CSV format, the offline fallback and cache, the paper's costs.
+"""looplab.economics.frontier: the curated table, Epoch's CSV format, the offline fallback and cache, the paper's costs.
 
 The growth fit is checked against numpy.polyfit on the same rows of Epoch AI's real data in
 ../shared/data/epoch (skipped, with the reason, where that folder is absent).
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from looplab import frontier as F
-from looplab import trends as T
+from looplab.economics import frontier as F
+from looplab.economics import trends as T
 
 EPOCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "epoch"
 needs_epoch = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""Tests for looplab.ngram, looplab.graders, looplab.filters, looplab.strategies and looplab.research.regrade (via
+"""Tests for looplab.ngram, looplab.grading.graders, looplab.grading.filters, looplab.grading.strategies and looplab.grading.regrade (via
 looplab.grading, the lesson's one import)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""looplab.growthtests: doubling times, the acceleration test (with its false-positive rate on data
+"""looplab.economics.growthtests: doubling times, the acceleration test (with its false-positive rate on data
 with no break) and projections, on synthetic costs with a known break."""
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from looplab import growthtests as G
-from looplab import trends as T
+from looplab.economics import growthtests as G
+from looplab.economics import trends as T
 
 
 def _dates(years):

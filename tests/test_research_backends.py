@@ -5,9 +5,9 @@ import json
 import pytest
 
 from fake_servers import FakeLLMServer
-from looplab.research.llm import (AnthropicBackend, LLMError, LLMRequest, OpenAIBackend, RecordingBackend,
-                                  ReplayBackend)
-from looplab.research.proposers import LLMProposer
+from looplab.research.llm import AnthropicBackend, OpenAIBackend, RecordingBackend, ReplayBackend
+from looplab.research.llm_base import LLMError, LLMRequest
+from looplab.research.llm_proposer import LLMProposer
 from research_support import smoke_space
 
 KEY = "sk-test-loopback-key-0123456789"

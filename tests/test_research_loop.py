@@ -13,7 +13,8 @@ import pytest
 
 from looplab.research.ledger import Ledger
 from looplab.research.loop import ResearchLoop, SealedError
-from looplab.research.proposers import RandomProposer, TPEProposer, check
+from looplab.research.proposal import check
+from looplab.research.proposers import RandomProposer, TPEProposer
 from looplab.research.signoff import AutoApprove, Decision, Scripted, SignOffPanel, Widgets, default_signoff
 from research_support import smoke_runner, smoke_space
 
@@ -255,7 +256,7 @@ def test_a_crashing_or_diverging_run_is_logged_not_fatal(tmp_path):
     recs = loop.run(RandomProposer(4), 3, progress=False)
     assert [r["status"] for r in recs] == ["failed", "discarded", recs[2]["status"]]
     assert "out of memory" in recs[0]["reason"] and recs[1]["val_bpb"] is None
-    from looplab.research.proposers import ledger_table
+    from looplab.research.llm_proposer import ledger_table
     assert "diverged" in ledger_table(loop.records("random"), loop.space)
     assert TPEProposer(0).propose(loop.space, loop.records("random"), loop.space.base, 3).valid
 

@@ -17,7 +17,9 @@ from looplab.research.classical import CMAESProposer
 from looplab.research.ledger import Ledger
 from looplab.research.loop import ResearchLoop
 from looplab.research.parallel import ParallelLoop, local_client
-from looplab.research.proposers import LLMProposer, Proposer, RandomProposer, TPEProposer, check
+from looplab.research.llm_proposer import LLMProposer
+from looplab.research.proposal import check, Proposer
+from looplab.research.proposers import RandomProposer, TPEProposer
 from looplab.research.signoff import AutoApprove
 from research_support import ListBackend, smoke_runner, smoke_space
 

@@ -7,7 +7,7 @@ from fake_servers import FakeLLMServer
 from looplab.research.ledger import Ledger
 from looplab.research.llm import OpenAIBackend
 from looplab.research.loop import ResearchLoop
-from looplab.research.proposers import LLMProposer
+from looplab.research.llm_proposer import LLMProposer
 from looplab.research.signoff import AutoApprove
 from research_support import smoke_runner, smoke_space
 

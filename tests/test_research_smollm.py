@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from looplab.research.ledger import Ledger
-from looplab.research.llm import HFBackend, LLMError, RecordingBackend, ReplayBackend, smollm2, smollm2_path
+from looplab.research.llm import RecordingBackend, ReplayBackend
+from looplab.research.llm_base import LLMError
+from looplab.research.llm_local import HFBackend, smollm2, smollm2_path
 from looplab.research.loop import ResearchLoop
-from looplab.research.proposers import LLMProposer, build_prompt
+from looplab.research.llm_proposer import build_prompt, LLMProposer
 from looplab.research.signoff import AutoApprove
 from research_support import smoke_runner, smoke_space
 
@@ -37,7 +39,7 @@ def test_the_llm_runs_where_the_course_trains_in_float32(smol):
     from looplab.config import device_name
     p = next(smol.lm.parameters())
     assert p.device.type == device_name() == smol.device.type and p.dtype == torch.float32
-    assert smol._ids("{}").device == p.device   # inputs follow the model
+    assert smol.ids("{}").device == p.device   # inputs follow the model
 
 
 def test_constrained_proposal_is_valid_by_construction(smol):
@@ -100,7 +102,7 @@ def test_a_move_declined_at_signoff_is_not_offered_again(smol):
     again = prop.propose(space, declined, space.base, 0)
     assert again.valid and again.config != first.config
     # and written out freely, the same config is turned down by the check, with the reason
-    from looplab.research.proposers import check
+    from looplab.research.proposal import check
     q = check(space, "llm", first.changes, space.base, declined)
     assert not q.valid and "declined at sign-off" in q.reason
 

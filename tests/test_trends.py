@@ -1,9 +1,9 @@
-"""looplab.trends: decimal years and the log-linear growth fit with its bootstrap interval."""
+"""looplab.economics.trends: decimal years and the log-linear growth fit with its bootstrap interval."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from looplab import trends as T
+from looplab.economics import trends as T
 
 
 def test_decimal_year():

@@ -1,6 +1,7 @@
 """looplab.verdict and the dry run's verdict collection: tests that can fail, recorded as data."""
 import json
 import math
+import os
 import random
 
 import nbformat
@@ -167,3 +168,23 @@ def test_spearman_exact_is_a_permutation_test():
     assert hits / 2000 <= 0.06
     with pytest.raises(ValueError, match="3 to 8"):
         spearman_exact([1, 2], [1, 2])
+
+
+@pytest.mark.slow
+def test_the_dry_run_gives_the_kernel_its_scale_and_leaves_its_own_environment_alone(tmp_path, monkeypatch):
+    """The scale and the verdict file reach the kernel through the client's env, not this process's."""
+    monkeypatch.delenv("LOOPLAB_SCALE", raising=False)
+    monkeypatch.delenv("LOOPLAB_SIGNOFF", raising=False)
+    from looplab.verdict import HEADLINES_ENV
+    monkeypatch.delenv(HEADLINES_ENV, raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\nfrom looplab.config import scale_name\nfrom looplab.verdict import record\n"
+        "record('03', 'the kernel runs at the scale it was given', 'scale', 1.0, 'none', 0.0, [0], "
+        "holds=scale_name() == 'smoke' and os.environ['LOOPLAB_SIGNOFF'] == 'auto', must_hold=True)")]
+    path = tmp_path / "03_scale.ipynb"
+    nbformat.write(nb, str(path))
+    before = dict(os.environ)
+    row = course.run_notebook(path, tmp_path / "out", "smoke", timeout=300)
+    assert row["status"] == "ok" and row["verdicts"] == 1 and row["must_hold_failed"] == 0, row
+    assert dict(os.environ) == before

@@ -49,3 +49,16 @@ def number(name: str, value, lo: float | None = None, hi: float | None = None, *
         rng = _range(lo, hi, lo_open, hi_open)
         raise ValueError(f"{name}={value!r} must be a finite number{' ' + rng if rng else ''}{note}.")
     return float(value)
+
+
+def positive(name: str, value, hi: float | None = None, *, lo: float = 0.0, lo_open: bool = True,
+             hi_open: bool = False) -> float:
+    """``value`` as a finite float in ``(lo, hi]``, by default greater than 0 (a count, a price, a rate)."""
+    return number(name, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
+
+def choice(name: str, value, choices) -> str:
+    """``value`` if it is one of ``choices``; a clear ValueError naming them otherwise."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not accepted; choose one of {', '.join(map(str, choices))}")
+    return value

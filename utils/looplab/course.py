@@ -98,22 +98,21 @@ def run_notebook(path: Path, out_dir: Path, scale: str, timeout: int = 1800) -> 
     verdicts.parent.mkdir(parents=True, exist_ok=True)
     verdicts.unlink(missing_ok=True)
     nb = nbformat.read(str(path), as_version=4)
-    os.environ["LOOPLAB_SCALE"] = scale  # the kernel inherits this process's environment
-    os.environ[HEADLINES_ENV] = str(verdicts.resolve())
-    os.environ.setdefault("LOOPLAB_SIGNOFF", "auto")  # headless: nobody clicks; lesson 03 says so
+    # the kernel's own environment, given through the client (this process's is left as it is)
+    env = {**os.environ, "LOOPLAB_SCALE": scale, HEADLINES_ENV: str(verdicts.resolve())}
+    env.setdefault("LOOPLAB_SIGNOFF", "auto")  # headless: nobody clicks; lesson 03 says so
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     error = ""
     with _PeakRSS() as mem:
         try:
-            client.execute()
+            client.execute(env=env)
         except CellExecutionError as e:
             error = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         except Exception as e:  # a dead kernel, a timeout: report it and go on
             error = f"{type(e).__name__}: {e}"
     wall = time.perf_counter() - t0
-    os.environ.pop(HEADLINES_ENV, None)
     nbformat.write(nb, str(out_dir / path.name))
     html, _ = HTMLExporter().from_notebook_node(nb)
     (out_dir / path.with_suffix(".html").name).write_text(html, encoding="utf-8")

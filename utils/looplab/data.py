@@ -5,16 +5,14 @@
     x, y = get_batch(splits.train, batch_size=12, block_size=64, generator=g)
 
 The corpora themselves (``load_text``, :class:`Corpus`, the names in ``CORPORA``) live in
-:mod:`looplab.corpora`; they are re-exported here, so ``from looplab.data import load_text`` works.
+:mod:`looplab.corpora`.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 from .checks import whole
-from .corpora import (CORPORA, OFFLINE_CORPORA, ONLINE_CORPORA, TINYSHAKESPEARE_URL, TINYSTORIES_SEP,  # noqa: F401
-                      TINYSTORIES_URL, TINYSTORIES_VALID_BYTES, Corpus, load_text)
-from .files import atomic_write_text, cache_dir  # noqa: F401  (their old home)
+from .corpora import Corpus, load_text
 
 
 # -- the tokenizer -------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def memory_check() -> Check:
 
 def checks(network: bool | None = None) -> list[Check]:
     """Every environment check, in the order lesson 00 shows them."""
-    from .config import device_name, scale_name
+    from .config import scale_name
     from .cpus import thread_budget
 
     out = [

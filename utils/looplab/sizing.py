@@ -235,7 +235,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     out["04"] = w
 
     w = Work()  # 05: four strategies x seeds (one writer), then the re-grading of lesson 03
-    from .strategies import lesson_chain
+    from .grading.strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
     # the real cell runs one generation after the writer, the others grading_generations - 1

@@ -1,8 +1,8 @@
-"""Budgeted training of a tiny GPT, evaluation in bits per byte, throughput, FLOPs, MFU and cost.
+"""Budgeted training of a tiny GPT, evaluation in bits per byte, throughput, FLOPs and MFU.
 
     cfg = TrainConfig.from_scale(S.scale, lr=2e-3)
     res = train(cfg, Budget(steps=300))           # or Budget(seconds=60), autoresearch-style
-    res.val_bpb, res.tokens_per_s, res.mfu, res.cost_usd
+    res.val_bpb, res.tokens_per_s, res.mfu        # its price: looplab.economics.cost_of_flops(res.flops)
 
 One training step (:func:`train_step`) is the textbook loop: forward, cross-entropy on the next
 byte, backward, clip the gradient norm, AdamW step. The learning rate warms up linearly, then
@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 
 from .checks import number, whole
-from .economics import cost_of_flops
 from .model import ModelConfig, build_model, flops_per_token, n_params
 
 SCHEDULES = ("cosine", "linear", "constant")
@@ -254,8 +253,6 @@ class TrainResult:
     train_loss: float        # mean of the last 10% of steps' losses
     val_loss: float
     val_bpb: float
-    cost_usd: float | None   # the same FLOPs rented on a GPU (looplab.economics), None if that fails
-    cost_note: str
     history: list = field(repr=False, default_factory=list)
     val_history: list = field(repr=False, default_factory=list)
     eval_s: float = 0.0
@@ -269,18 +266,9 @@ class TrainResult:
         return d
 
     def summary(self) -> str:
-        cost = f"${self.cost_usd:.2e}" if self.cost_usd is not None else "n/a"
         return (f"{self.steps} steps, {self.tokens:,} tokens in {self.wall_s:.1f}s "
                 f"({self.tokens_per_s:,.0f} tok/s, {self.flops_per_s / 1e9:.1f} GFLOP/s, MFU {self.mfu:.2f}) | "
-                f"train loss {self.train_loss:.3f} | val loss {self.val_loss:.3f} nats = {self.val_bpb:.3f} bpb | "
-                f"GPU cost {cost}")
-
-
-def _cost(flops: float):
-    try:
-        return float(cost_of_flops(flops)), "cost_of_flops(flops) with looplab.economics defaults"
-    except Exception as e:  # keep training results even if the cost table is unhappy
-        return None, f"cost_of_flops failed: {type(e).__name__}: {e}"
+                f"train loss {self.train_loss:.3f} | val loss {self.val_loss:.3f} nats = {self.val_bpb:.3f} bpb")
 
 
 def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, val_tokens=None,
@@ -347,7 +335,6 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
 
         history, val_history = [], []
         step, train_time, eval_time = 0, 0.0, 0.0
-        t_start = time.perf_counter()
         while True:
             frac = budget.progress(step, train_time)
             if frac >= 1.0:
@@ -396,13 +383,12 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     pk = peak(dev, prec.dtype_name) if measure_peak else None
     peak_fl = float(pk.flops) if pk is not None else float("nan")
     tail = [h["loss"] for h in history[-max(1, len(history) // 10):]]
-    cost, note = _cost(flops)
     return TrainResult(
         model=model, config=config, seed=config.seed, steps=step, tokens=tokens, wall_s=train_time,
         tokens_per_s=tps, flops=flops, flops_per_s=fps, peak_flops_per_s=peak_fl,
         mfu=fps / peak_fl if peak_fl and peak_fl == peak_fl else float("nan"), n_params=n_params(model),
         train_loss=sum(tail) / len(tail) if tail else float("nan"), val_loss=val_loss,
-        val_bpb=bpb_from_loss(val_loss), cost_usd=cost, cost_note=note, history=history,
+        val_bpb=bpb_from_loss(val_loss), history=history,
         val_history=val_history, eval_s=eval_time, corpus=corpus_name, device=dev,
         peak_how=pk.how if pk is not None else "not measured (measure_peak=False)",
     )

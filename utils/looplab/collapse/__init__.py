@@ -22,18 +22,29 @@ synthetic fraction can already stop scaling gains).
 One import for the lesson (``from looplab import collapse``); each idea has one home:
 
 * :mod:`.gaussian` -- the Gaussian toy and its exact curves;
-* :mod:`.documents` -- :class:`Doc` (provenance), real documents, token streams;
+* :mod:`.documents` -- :class:`Doc` (provenance), real documents, token streams (and, from the core's
+  :mod:`looplab.data`, :func:`decode_tokens`);
 * :mod:`.store` -- the on-disk chain store;
 * :mod:`.chain_config` -- :class:`ChainConfig`, what decides a chain;
 * :mod:`.chain` -- :func:`run_chain`, the language-model chain;
-* :mod:`.analysis` -- tables, seed spread, the synthetic-fraction sweep.
+* :mod:`.analysis` -- tables, seed spread, the synthetic-fraction sweep;
+* :mod:`.verdicts` -- the lesson's verdicts: the comparisons it writes down before the run, tested.
 """
 from __future__ import annotations
 
-from .analysis import chains_table, per_seed_slopes, seed_spread, synthetic_fraction_sweep  # noqa: F401
-from .chain import ChainResult, run_chain  # noqa: F401
-from .chain_config import CHAIN_MODES, SAMPLING_FIELDS, ChainConfig, Select, chain_train_config  # noqa: F401
-from .documents import Doc, decode_tokens, docs_to_tokens, provenance_counts, real_docs, weights_hash  # noqa: F401
-from .gaussian import (ESTIMATORS, MODES, GaussianChains, digamma, expected_variance, fit_gaussian,  # noqa: F401
+from ..data import decode_tokens
+from .analysis import chains_table, per_seed_slopes, seed_spread, synthetic_fraction_sweep
+from .chain import ChainResult, run_chain
+from .chain_config import CHAIN_MODES, SAMPLING_FIELDS, ChainConfig, Select, chain_train_config
+from .documents import Doc, docs_to_tokens, provenance_counts, real_docs, weights_hash
+from .gaussian import (ESTIMATORS, MODES, GaussianChains, digamma, expected_variance, fit_gaussian,
                        gaussian_chains, tail_probability, typical_variance)
-from .store import ChainStore, atomic_write_json, atomic_write_jsonl, read_jsonl  # noqa: F401  (atomic_write_json: looplab.files)
+from .store import ChainStore
+from .verdicts import ALPHA, lesson04_verdicts, paired_rise, paired_test
+
+__all__ = ["decode_tokens", "chains_table", "per_seed_slopes", "seed_spread", "synthetic_fraction_sweep",
+           "ChainResult", "run_chain", "CHAIN_MODES", "SAMPLING_FIELDS", "ChainConfig", "Select", "chain_train_config",
+           "Doc", "docs_to_tokens", "provenance_counts", "real_docs", "weights_hash",
+           "ESTIMATORS", "MODES", "GaussianChains", "digamma", "expected_variance", "fit_gaussian", "gaussian_chains",
+           "tail_probability", "typical_variance", "ChainStore",
+           "ALPHA", "lesson04_verdicts", "paired_rise", "paired_test"]

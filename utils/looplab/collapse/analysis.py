@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..checks import whole
-from .chain import ChainResult, _device, _load_splits
+from .chain import ChainResult
 from .chain_config import ChainConfig, chain_train_config
-from .documents import Doc, decode_tokens, docs_to_tokens, real_docs
+from ..config import device_name
+from ..data import decode_tokens, default_splits
+from .documents import Doc, docs_to_tokens, real_docs
 
 def chains_table(results: Sequence[ChainResult]):
     """Every chain's :meth:`ChainResult.table` stacked, with columns ``chain``, ``mode``, ``seed``."""
@@ -67,7 +69,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
     from ..train import train, Budget
 
     c = config
-    device = device or _device()
+    device = device or device_name()
     total = whole("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
     fr = [float(f) for f in fractions]
     for f in fr:
@@ -76,7 +78,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
         if round(f * total) > len(synthetic):
             raise ValueError(f"fraction {f} of {total} docs needs {round(f * total)} synthetic docs, "
                              f"only {len(synthetic)} given; lower total_docs or sample more")
-    splits = data if data is not None else _load_splits(c)
+    splits = data if data is not None else default_splits(c.corpus, c.corpus_max_bytes)
     train_text, val_tokens = decode_tokens(splits.train), splits.val
     rows = []
     runs = [(f, s) for s in seeds for f in fr]

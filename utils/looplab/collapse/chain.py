@@ -12,7 +12,9 @@ from pathlib import Path
 
 from .. import textmetrics as tm
 from .chain_config import SAMPLING_FIELDS, ChainConfig, Select, chain_train_config
-from .documents import Doc, decode_tokens, docs_to_tokens, provenance_counts, real_docs, weights_hash
+from ..config import device_name
+from ..data import decode_tokens, default_splits
+from .documents import Doc, docs_to_tokens, provenance_counts, real_docs, weights_hash
 from .store import ChainStore
 
 @dataclass
@@ -47,22 +49,10 @@ class ChainResult:
         """Generation k's model, from the chain folder (needs ``save_models=True``)."""
         if self.root is None:
             raise ValueError("this chain was run without a folder; pass out_dir and save_models=True")
-        from ..model import ModelConfig, build_model
-        c = self.config
-        model = build_model(ModelConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd,
-                                        block_size=c.block_size))
+        from ..model import build_model
+        model = build_model(chain_train_config(self.config, 0).model_config())   # the sizes' one home
         model.load_state_dict(ChainStore(self.root).load_state_dict(k))
         return model.eval()
-
-
-def _device() -> str:
-    from ..config import device_name
-    return device_name()
-
-
-def _load_splits(c: ChainConfig):
-    from ..data import load_text, make_splits
-    return make_splits(load_text(c.corpus, max_bytes=c.corpus_max_bytes))
 
 
 def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select: Select | None = None,
@@ -88,9 +78,9 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     from tqdm.auto import tqdm
 
     c = config
-    device = device or _device()
+    device = device or device_name()
     t_start = time.perf_counter()
-    splits = data if data is not None else _load_splits(c)
+    splits = data if data is not None else default_splits(c.corpus, c.corpus_max_bytes)
     train_text, val_tokens = decode_tokens(splits.train), splits.val
     band = tm.rare_band(train_text, tail_frac=c.tail_frac)
     n_real = c.docs if c.real_docs is None else c.real_docs

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from ..checks import whole
+from ..checks import choice, whole
 from .documents import Doc
-from .gaussian import _check_choice
 
 CHAIN_MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "real")
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
@@ -66,7 +65,7 @@ class ChainConfig:
     tail_frac: float = 0.1             # the rare band: rarest real words making up this share of the text
 
     def __post_init__(self):
-        _check_choice("mode", self.mode, CHAIN_MODES)
+        choice("mode", self.mode, CHAIN_MODES)
         for name, lo in (("generations", 1), ("steps", 1), ("docs", 1), ("doc_bytes", 1), ("seed", 0),
                          ("eval_batches", 1), ("batch_size", 1), ("corpus_max_bytes", 0)):
             whole(name, getattr(self, name), lo)

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from ..checks import whole
-from ..data import decode_tokens  # noqa: F401  (its home: the tokenizer; re-exported for the lessons)
 
 @dataclass(frozen=True)
 class Doc:

@@ -12,21 +12,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import whole
+from ..checks import choice, whole
 
 MODES = ("replace", "accumulate")
 ESTIMATORS = ("mle", "unbiased")
-
-
-def _check_choice(name: str, value, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted; choose one of {', '.join(choices)}")
-    return value
 
 
 def fit_gaussian(x: np.ndarray, estimator: str = "mle") -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +27,7 @@ def fit_gaussian(x: np.ndarray, estimator: str = "mle") -> tuple[np.ndarray, np.
 
     ``estimator="mle"`` divides by ``M`` (the maximum-likelihood fit); ``"unbiased"`` by ``M - 1``.
     """
-    _check_choice("estimator", estimator, ESTIMATORS)
+    choice("estimator", estimator, ESTIMATORS)
     x = np.asarray(x, dtype=np.float64)
     m = x.shape[-1]
     if m < 2:
@@ -131,8 +124,8 @@ def gaussian_chains(chains: int = 1000, samples: int = 100, generations: int = 1
     chains = whole("chains", chains, 1)
     m = whole("samples", samples, 2)
     generations = whole("generations", generations, 1)
-    _check_choice("mode", mode, MODES)
-    _check_choice("estimator", estimator, ESTIMATORS)
+    choice("mode", mode, MODES)
+    choice("estimator", estimator, ESTIMATORS)
     if not (sigma0 > 0):
         raise ValueError(f"sigma0={sigma0!r} must be > 0")
     t0 = time.perf_counter()
@@ -167,7 +160,7 @@ def expected_variance(n, samples: int, sigma0: float = 1.0, estimator: str = "ml
     tower rule E[var_n] = sigma0^2 ((M-1)/M)^n (MLE) and sigma0^2 (unbiased).
     """
     m = whole("samples", samples, 2)
-    _check_choice("estimator", estimator, ESTIMATORS)
+    choice("estimator", estimator, ESTIMATORS)
     n = np.asarray(n, dtype=np.float64)
     d = m if estimator == "mle" else m - 1
     return sigma0 ** 2 * ((m - 1) / d) ** n
@@ -193,7 +186,7 @@ def typical_variance(n, samples: int, sigma0: float = 1.0, estimator: str = "mle
     when the mean variance does not.
     """
     m = whole("samples", samples, 2)
-    _check_choice("estimator", estimator, ESTIMATORS)
+    choice("estimator", estimator, ESTIMATORS)
     d = m if estimator == "mle" else m - 1
     e_log_r = digamma((m - 1) / 2) + math.log(2 / d)
     return sigma0 ** 2 * np.exp(np.asarray(n, dtype=np.float64) * e_log_r)

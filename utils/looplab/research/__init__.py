@@ -6,21 +6,30 @@ Modules, each small and single-purpose:
 * :mod:`~looplab.research.ledger`    -- the append-only JSONL ledger (resumable, secret-scrubbed);
 * :mod:`~looplab.research.noise`     -- the noise floor and the keep/discard rule;
 * :mod:`~looplab.research.proposers` -- random, hill-climbing, TPE and LLM proposers behind one interface;
-* :mod:`~looplab.research.llm`       -- LLM backends: OpenAI-compatible, Anthropic, record / replay, and
-  (re-exported) the interface (:mod:`~looplab.research.llm_base`) and the transformers backends with
-  the offline SmolLM2 (:mod:`~looplab.research.llm_local`);
+* :mod:`~looplab.research.llm_base`  -- the LLM interface (request, reply, backend, prices);
+* :mod:`~looplab.research.llm_local` -- the transformers backends with the offline SmolLM2;
+* :mod:`~looplab.research.llm`       -- LLM backends over HTTP (OpenAI-compatible, Anthropic) and record / replay;
+* :mod:`~looplab.research.proposal`  -- a proposal, the proposer interface, and the checks a proposal goes through;
+* :mod:`~looplab.research.llm_proposer` -- the LLM proposer: its prompt and the parsing of its reply;
 * :mod:`~looplab.research.signoff`   -- human sign-off (ipywidgets) or an explicit, printed policy;
 * :mod:`~looplab.research.loop`      -- the loop: propose, sign off, run, keep/discard, log, seal;
 * :mod:`~looplab.research.runner`    -- one experiment with the lesson-02 trainer under a fixed budget;
 * :mod:`~looplab.research.plots`     -- the progress chart and the proposer comparison.
 """
 from .ledger import Ledger, scrub
+from .llm import AnthropicBackend, OpenAIBackend, RecordingBackend, ReplayBackend
+from .llm_base import LLMError, LLMReply, LLMRequest
+from .llm_local import HFBackend, smollm2
+from .llm_proposer import SYSTEM_PROMPT, LLMProposer, build_prompt, parse_reply
 from .loop import ResearchLoop, SealedError
 from .noise import NoiseFloor, keep, noise_floor
-from .proposers import (HillClimbProposer, LLMProposer, Proposal, RandomProposer, TPEProposer, build_prompt,
-                        parse_reply)
+from .proposal import Proposal, check, clean_text
+from .proposers import HillClimbProposer, RandomProposer, TPEProposer
 from .spec import Param, ProposalError, SearchSpace, default_space
 
-__all__ = ["Ledger", "scrub", "ResearchLoop", "SealedError", "NoiseFloor", "keep", "noise_floor",
-           "HillClimbProposer", "LLMProposer", "Proposal", "RandomProposer", "TPEProposer", "build_prompt", "parse_reply",
+__all__ = ["Ledger", "scrub", "AnthropicBackend", "OpenAIBackend", "RecordingBackend", "ReplayBackend",
+           "LLMError", "LLMReply", "LLMRequest", "HFBackend", "smollm2",
+           "SYSTEM_PROMPT", "LLMProposer", "build_prompt", "parse_reply",
+           "ResearchLoop", "SealedError", "NoiseFloor", "keep", "noise_floor",
+           "Proposal", "check", "clean_text", "HillClimbProposer", "RandomProposer", "TPEProposer",
            "Param", "ProposalError", "SearchSpace", "default_space"]

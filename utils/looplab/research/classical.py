@@ -27,7 +27,7 @@ import numpy as np
 from .ledger import SLOT_DONE_STATUSES
 from .llm_base import LLMRequest
 from .llm_proposer import SYSTEM_PROMPT, LLMProposer, build_prompt
-from .proposal import (Proposal, Proposer, _round3, batch_size, check, clean_text, pending, tried_configs,
+from .proposal import (Proposal, Proposer, round3, batch_size, check, clean_text, pending, tried_configs,
                        untried_moves)
 from .spec import SearchSpace
 
@@ -57,9 +57,9 @@ def decode(space: SearchSpace, x) -> dict:
         elif p.kind == "int":
             cfg[p.name] = int(round(p.low + u * (p.high - p.low)))
         elif p.log:
-            cfg[p.name] = _round3(math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low))), p)
+            cfg[p.name] = round3(math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low))), p)
         else:
-            cfg[p.name] = _round3(p.low + u * (p.high - p.low), p)
+            cfg[p.name] = round3(p.low + u * (p.high - p.low), p)
     if "n_head" in cfg and "n_embd" in cfg and cfg["n_embd"] % cfg["n_head"]:
         ok = [h for h in space["n_head"].choices if cfg["n_embd"] % h == 0]
         cfg["n_head"] = min(ok, key=lambda h: abs(h - cfg["n_head"]))

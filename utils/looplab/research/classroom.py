@@ -4,16 +4,17 @@ learner's kept claims together, and plot claimed against measured gain for the w
 One loop's kept "improvements" are few, and each was chosen because it looked best on one seed;
 thirty loops' claims, pooled and re-graded with seeds no loop used on the sealed test split, show
 the winner's curse at the scale of a class. The re-grade itself is lesson 05's
-(:func:`looplab.research.regrade.regrade` and :func:`~looplab.research.regrade.pick_claims`),
+(:func:`looplab.grading.regrade.regrade` and :func:`~looplab.grading.regrade.pick_claims`),
 applied to each learner's records in a :class:`~looplab.research.store.ClassStore`.
 """
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from .ledger import BASELINE, KEPT
-from .regrade import pick_claims, regrade
+from ..grading.regrade import pick_claims, regrade
 from .store import NAME_RULE, ClassStore, check_name
 from ..checks import whole
 
@@ -31,6 +32,12 @@ def learner_loop_seed(name: str, first: int = 10) -> int:
     """
     import zlib
     return int(first) + 1000 * (1 + zlib.crc32(check_name(name).encode("utf-8")) % 99991)
+
+
+def lesson03_ledger_path(scale: str) -> Path:
+    """The JSONL file lesson 03 writes its ledger to at ``scale`` (lesson 05 re-grades it from there)."""
+    from ..files import runs_dir
+    return runs_dir("03", scale) / "ledger.jsonl"
 
 
 def lesson03_ledger(default_path, loop: str = "lesson03"):

@@ -18,8 +18,8 @@ API keys are read from the environment (or passed in), never printed, logged or 
 transcript writer scrubs them (see :func:`looplab.research.ledger.scrub`).
 
 Homes: the interface and prices in :mod:`~looplab.research.llm_base`, the transformers backends
-in :mod:`~looplab.research.llm_local`, the HTTP APIs and record / replay here; this module
-re-exports them all (``from looplab.research.llm import HFBackend`` works).
+in :mod:`~looplab.research.llm_local`, the HTTP APIs and record / replay here; the lesson imports
+them all from its package (``from looplab.research import HFBackend, smollm2``).
 """
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .ledger import Ledger, register_secret, scrub
-from .llm_base import PRICES, Backend, LLMError, LLMReply, LLMRequest  # noqa: F401  (re-exported: one import for all)
-from .llm_local import HFBackend, load_hf, smollm2, smollm2_path  # noqa: F401
+from .llm_base import PRICES, Backend, LLMError, LLMReply, LLMRequest
 
 
 # ---------------------------------------------------------------------------------------------

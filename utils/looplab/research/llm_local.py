@@ -129,12 +129,13 @@ class HFBackend(Backend):
         self.device = next(self.lm.parameters()).device
         self.n_params = sum(p.numel() for p in self.lm.parameters())
 
-    def _prompt_ids(self, request: LLMRequest, prefill: str = ""):
+    def prompt_ids(self, request: LLMRequest, prefill: str = ""):
+        """The request through the model's chat template (and ``prefill`` after it), as token ids (1, n)."""
         msgs = [{"role": "system", "content": request.system}, {"role": "user", "content": request.user}]
         text = self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefill
         return self.tok(text, return_tensors="pt").input_ids.to(self.device)
 
-    def _ids(self, text: str):
+    def ids(self, text: str):
         """``text``'s token ids (no special tokens), shape (1, n), on the model's device."""
         return self.tok(text, add_special_tokens=False, return_tensors="pt").input_ids.to(self.device)
 
@@ -192,11 +193,11 @@ class HFBackend(Backend):
         import torch
 
         from ..accel import exact_fp32
-        ids = self._prompt_ids(request, prefill)
+        ids = self.prompt_ids(request, prefill)
         with torch.no_grad(), exact_fp32(self.device):
             last, cache, computed, reused = self._encode_prompt(ids)
             first = last.log_softmax(-1)
-            cids = [self._ids(choice)[0] for choice in request.choices]
+            cids = [self.ids(choice)[0] for choice in request.choices]
             lps = [first[c[0]].item() for c in cids]
             rest = [c[:-1] for c in cids]                  # a choice's last token is only predicted
             longest = max((len(r) for r in rest), default=0)
@@ -236,7 +237,7 @@ class HFBackend(Backend):
         import torch
 
         from ..accel import exact_fp32
-        ids = self._ids(text)
+        ids = self.ids(text)
         out_ids = []
         with torch.no_grad(), exact_fp32(self.device):
             logits = self.lm(ids, past_key_values=cache, use_cache=True).logits[0, -1]
@@ -275,7 +276,7 @@ class HFBackend(Backend):
             meta = {"mode": "scored choices", "n_choices": len(request.choices), "chosen": best,
                     "scores": [round(s, 4) for s in scores], "cached_prompt_tokens": self._reused_tokens}
         else:
-            ids = self._prompt_ids(request)
+            ids = self.prompt_ids(request)
             text, completion = self._generate(ids, min(request.max_tokens, 256))
             prompt_tokens = int(ids.shape[1])
             meta = {"mode": "free generation"}

@@ -17,8 +17,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
-from .ledger import (BASELINE, DISCARDED, FAILED, KEPT, REJECTED, RUN_STATUSES,  # noqa: F401 (RUN_STATUSES: its old home)
-                     SLOT_DONE_STATUSES, TEST, Ledger)
+from .ledger import BASELINE, DISCARDED, FAILED, KEPT, REJECTED, SLOT_DONE_STATUSES, TEST, Ledger
 from .noise import NoiseFloor, keep, noise_floor
 from .proposal import Proposal, Proposer, check, clean_text
 from .signoff import AutoApprove, Decision, default_signoff

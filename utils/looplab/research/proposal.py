@@ -124,7 +124,7 @@ class Proposer:
         return out
 
 
-def _round3(value, param):
+def round3(value, param):
     """Floats to 3 significant figures (readable ledgers), kept inside the bounds."""
     if param.kind != "float":
         return value

@@ -14,11 +14,7 @@ from __future__ import annotations
 import random
 
 from .ledger import BASELINE, RUN_STATUSES
-# the proposal and the interface (research.proposal) and the LLM proposer (research.llm_proposer)
-# are re-exported: `from looplab.research.proposers import LLMProposer, check` works
-from .llm_proposer import SYSTEM_PROMPT, LLMProposer, build_prompt, ledger_table, parse_reply  # noqa: F401
-from .proposal import (MAX_RATIONALE, MAX_RAW, Proposal, Proposer, _round3, batch_size, check,  # noqa: F401
-                       clean_name, clean_text, declined_configs, pending, tried_configs, untried_moves)
+from .proposal import Proposer, batch_size, check, pending, round3, untried_moves
 
 
 class RandomProposer(Proposer):
@@ -112,7 +108,7 @@ class TPEProposer(Proposer):
             p = None
             for _ in range(20):
                 trial = study.ask(dists)
-                cfg = {k: _round3(v, space[k]) for k, v in trial.params.items()}
+                cfg = {k: round3(v, space[k]) for k, v in trial.params.items()}
                 p = check(space, self.name, space.diff(cfg, incumbent), incumbent, hist,
                           f"TPE suggestion after {finished} finished trials")
                 if p.valid:

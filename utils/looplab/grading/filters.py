@@ -4,7 +4,7 @@ They are the ``select`` hook of :func:`looplab.collapse.run_chain`. :class:`TopF
 on the best ``keep`` share of a generation's documents by a grader's score, chosen from a random
 *pool* of ``pressure`` candidates per kept document (selection pressure: ``pressure = 1`` is no
 selection at all, ``1 / keep`` is the whole batch); :class:`RandomFraction` keeps a random share
-(the no-grader control with the same amount of data). :mod:`looplab.strategies` (and
+(the no-grader control with the same amount of data). :mod:`looplab.grading.strategies` (and
 :mod:`looplab.grading`) re-export them.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from .checks import number
+from ..checks import number
 from .graders import Grader
 
 
@@ -22,13 +22,14 @@ from .graders import Grader
 # 1. Filters
 # ============================================================================================
 
-def _check_keep(keep) -> float:
+def check_keep(keep) -> float:
+    """``keep``, the share of documents a filter keeps, checked to lie in (0, 1]."""
     return number("keep", keep, 0, 1, lo_open=True, note=" (the share of documents kept)")
 
 
 def _n_keep(keep: float, n: int) -> int:
     """How many of ``n`` documents a ``keep`` share is: ``ceil(keep * n)``, at least one."""
-    return max(1, math.ceil(_check_keep(keep) * n))
+    return max(1, math.ceil(check_keep(keep) * n))
 
 
 def top_fraction(scores: np.ndarray, keep: float) -> np.ndarray:
@@ -38,7 +39,8 @@ def top_fraction(scores: np.ndarray, keep: float) -> np.ndarray:
     return np.sort(order[:_n_keep(keep, len(scores))])
 
 
-def _check_pressure(pressure, keep: float):
+def check_pressure(pressure, keep: float):
+    """``pressure`` (candidates drawn per kept document) checked to lie in [1, 1/keep]; None stays None."""
     if pressure is None:
         return None
     return number("pressure", pressure, 1.0, 1.0 / keep + 1e-9,
@@ -56,9 +58,9 @@ class TopFraction:
 
     def __init__(self, grader: Grader, keep: float = 0.5, pressure: float | None = None, seed: int = 0):
         if not isinstance(grader, Grader):
-            raise TypeError(f"grader must be a looplab.graders.Grader, got {type(grader).__name__}")
-        self.grader, self.keep = grader, _check_keep(keep)
-        self.pressure, self.seed = _check_pressure(pressure, self.keep), int(seed)
+            raise TypeError(f"grader must be a looplab.grading.graders.Grader, got {type(grader).__name__}")
+        self.grader, self.keep = grader, check_keep(keep)
+        self.pressure, self.seed = check_pressure(pressure, self.keep), int(seed)
         self.history: list[dict] = []
 
     def pool(self, n: int, k: int) -> np.ndarray:
@@ -92,7 +94,7 @@ class RandomFraction:
     """``select`` hook: keep a random ``keep`` share (no grader; the same amount of data as a filter)."""
 
     def __init__(self, keep: float = 0.5, seed: int = 0):
-        self.keep, self.seed = _check_keep(keep), int(seed)
+        self.keep, self.seed = check_keep(keep), int(seed)
         self.history: list[dict] = []
 
     def __call__(self, docs, k: int):

@@ -8,15 +8,15 @@
 * :func:`projection` -- a fitted trend (or a record run grown at the fitted rate) carried forward
   to a year, with the bootstrap interval and the share of bootstrap fits inside a claimed range.
 
-The fits themselves come from :mod:`looplab.trends`; :mod:`looplab.claims` re-exports every name
-here (lesson 01's ``C.acceleration``).
+The fits themselves come from :mod:`looplab.economics.trends`; the lesson calls these through its
+package (``E.acceleration``).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
-from .economics import _num
+from ..checks import positive
 from .trends import GrowthFit, decimal_year
 
 
@@ -25,7 +25,7 @@ from .trends import GrowthFit, decimal_year
 # ----------------------------------------------------------------------------------------------
 def doubling_months(factor_per_year: float) -> float:
     """Months to double at ``factor_per_year`` (> 1)."""
-    g = _num("factor_per_year", factor_per_year, lo=1.0)
+    g = positive("factor_per_year", factor_per_year, lo=1.0)
     return 12.0 * math.log(2.0) / math.log(g)
 
 
@@ -219,8 +219,8 @@ def projection(fit: GrowthFit, year: float, claim_range: tuple, *, from_value: f
     lo_c, hi_c = claim_range
     if not (lo_c < hi_c):
         raise ValueError(f"claim_range={claim_range!r} must be (low, high) with low < high.")
-    yr = _num("year", year, lo=1900, hi=2200)
-    lvl = fit.ci_level if level is None else _num("level", level, hi=1.0, hi_open=True)
+    yr = positive("year", year, lo=1900, hi=2200)
+    lvl = fit.ci_level if level is None else positive("level", level, hi=1.0, hi_open=True)
     slopes, intercepts = fit.boot
     if from_value is None:
         vals = 10.0 ** (slopes * yr + intercepts)
@@ -229,7 +229,7 @@ def projection(fit: GrowthFit, year: float, claim_range: tuple, *, from_value: f
     else:
         if from_year is None:
             raise ValueError("from_value needs from_year (the year of that value).")
-        v0 = _num("from_value", from_value)
+        v0 = positive("from_value", from_value)
         dt = yr - float(from_year)
         vals = v0 * 10.0 ** (slopes * dt)
         point = v0 * fit.factor ** dt

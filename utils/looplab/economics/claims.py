@@ -7,20 +7,16 @@ compute measured from hardware, and the statistics that grade them.
 * ``HARDWARE_RUNS`` / :func:`hardware_flops` / :func:`hardware_table` -- training compute from
   chips x hours x peak x utilisation, with every figure linked to its primary source, to check
   ``6 N D`` against something that is not ``6 N D``;
-* the statistics that grade them, re-exported from :mod:`looplab.growthtests`:
-  :func:`doubling_months` / :func:`fit_doubling_months` (a growth fit as a doubling time),
-  :func:`acceleration` / :func:`acceleration_null_rate` (did growth speed up after a break year,
-  and the test's false-positive rate), :func:`projection` (a trend carried forward to a year).
+
+The statistics that grade them live in :mod:`looplab.economics.growthtests`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from .economics import CHIPS, _num, training_flops
-# the statistics that grade the growth claims: their home is looplab.growthtests
-from .growthtests import (Acceleration, Projection, acceleration, acceleration_null_rate,  # noqa: F401
-                          doubling_months, fit_doubling_months, projection)
+from ..checks import positive
+from .costs import CHIPS, training_flops
 
 # ----------------------------------------------------------------------------------------------
 # The claims and the paper
@@ -82,9 +78,9 @@ def hardware_flops(chip_hours: float, peak_flops: float, utilization: float) -> 
     ``utilization`` is the share of peak the chips delivered (MFU, or an achieved FLOP/s per chip
     divided by the peak), in (0, 1].
     """
-    h = _num("chip_hours", chip_hours)
-    p = _num("peak_flops", peak_flops)
-    u = _num("utilization", utilization, hi=1.0)
+    h = positive("chip_hours", chip_hours)
+    p = positive("peak_flops", peak_flops)
+    u = positive("utilization", utilization, hi=1.0)
     return h * 3600.0 * p * u
 
 

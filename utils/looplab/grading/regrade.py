@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..checks import whole
-from .ledger import BASELINE, KEPT, RUN_STATUSES
+from ..research.ledger import BASELINE, KEPT, RUN_STATUSES
 
 
 def kept_records(records: Sequence[dict]) -> list[dict]:

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_write_bytes, cache_dir
+from ..files import atomic_write_bytes, cache_dir
 
 
 # Epoch AI's live "Notable AI Models" table (CC-BY 4.0; page: https://epoch.ai/data/notable-ai-models).
@@ -23,7 +23,7 @@ EPOCH_URL = "https://epoch.ai/data/notable_ai_models.csv"
 EPOCH_CREDIT = "Epoch AI, 'Data on Notable AI Models' (CC-BY 4.0), https://epoch.ai/data/notable-ai-models"
 COTTIER_2024 = ("Cottier, Rahman, Fattorini, Maslej, Besiroglu, Owen (2024), 'The rising costs of training "
                 "frontier AI models', arXiv:2405.21015 (Epoch AI)")
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CURATED_CSV = ASSETS / "frontier_models.csv"
 
 COLUMNS = ["name", "organization", "date", "domain", "parameters", "training_flop", "tokens",

@@ -1,4 +1,4 @@
-"""The economics of training: FLOPs -> chip-hours -> dollars, and how fast that bill grows (lesson 01).
+"""What a training run costs: FLOPs -> chip-hours -> dollars, and how fast that bill grows (lesson 01).
 
 The core arithmetic, as plain functions:
 
@@ -10,10 +10,6 @@ The core arithmetic, as plain functions:
 * :func:`cost_of_flops` -- chip-hours times a rental price; :func:`amortized_cost` -- the owner's
   view: a share of the purchase price plus the electricity;
 * :func:`doubling_time` / :func:`growth_factor` / :func:`project_cost` -- growth arithmetic;
-* :func:`fit_growth` -- a log-linear fit of cost (or compute) on date with a bootstrap interval
-  (its home: :mod:`looplab.trends`);
-* :func:`frontier_models` / :func:`load_epoch_models` / :func:`load_epoch_costs` -- the data
-  (its home: :mod:`looplab.frontier`);
 * :func:`cost_per_success` / :func:`screening_value` -- the expected value of small-run triage.
 
 ``CHIPS`` holds a few accelerators with their peak dense throughput (vendor datasheets) and prices
@@ -24,15 +20,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .checks import number
-from .files import cache_dir  # noqa: F401  (its old home)
+from ..checks import positive
 # lesson 01 reads everything as E.<name>: the data and the growth fit live next door
-from .frontier import (ASSETS, COLUMNS, COTTIER_2024, CURATED_CSV, EPOCH_COLUMNS, EPOCH_CREDIT,  # noqa: F401
-                       EPOCH_REQUIRED, EPOCH_URL, ModelTable, frontier_models, load_epoch_costs,
-                       load_epoch_models, read_epoch_csv)
-from .trends import GrowthFit, decimal_year, fit_growth  # noqa: F401
 
-from .hardware import DENSE_16BIT  # the GPUs' dense peaks, one home
+from ..hardware import DENSE_16BIT  # the GPUs' dense peaks, one home
 
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_YEAR = 8766.0  # 365.25 days
@@ -79,12 +70,6 @@ def chips_table():
                           "source": c.source} for k, c in CHIPS.items()]).set_index("key")
 
 
-def _num(name: str, value, lo: float = 0.0, hi: float = math.inf, lo_open: bool = True,
-         hi_open: bool = False) -> float:
-    """``value`` as a float in the range (lo, hi] (by default); a clear ValueError otherwise."""
-    return number(name, value, lo, None if math.isinf(hi) else hi, lo_open=lo_open, hi_open=hi_open)
-
-
 def get_chip(chip: str | Chip) -> Chip:
     """A :class:`Chip` from its key in ``CHIPS`` (or the Chip itself)."""
     if isinstance(chip, Chip):
@@ -109,24 +94,24 @@ def training_flops(n_params: float, n_tokens: float, *, n_layer: int | None = No
     the same count as :func:`looplab.model.flops_per_token`. Kaplan et al. 2020 (Table 1) count
     ``2 n_layer n_ctx d_attn`` per token forward (the scores only) and leave it out of ``6 N D``.
     """
-    n = _num("n_params", n_params)
-    d = _num("n_tokens", n_tokens)
+    n = positive("n_params", n_params)
+    d = positive("n_tokens", n_tokens)
     flops = 6.0 * n * d
     extra = (n_layer, context, d_model)
     if any(x is not None for x in extra):
         if any(x is None for x in extra):
             raise ValueError("the attention term needs all of n_layer, context and d_model "
                              f"(got n_layer={n_layer}, context={context}, d_model={d_model}).")
-        flops += 12.0 * _num("n_layer", n_layer) * _num("context", context) * _num("d_model", d_model) * d
+        flops += 12.0 * positive("n_layer", n_layer) * positive("context", context) * positive("d_model", d_model) * d
     return flops
 
 
 def chip_hours(flops: float, chip: str | Chip = "H100", mfu: float = 0.4,
                peak_flops: float | None = None) -> float:
     """Chip-hours to do ``flops`` at utilisation ``mfu`` of the chip's peak (or of ``peak_flops``)."""
-    f = _num("flops", flops, lo_open=False)
-    m = _num("mfu", mfu, hi=1.0)
-    peak = get_chip(chip).peak_flops if peak_flops is None else _num("peak_flops", peak_flops)
+    f = positive("flops", flops, lo_open=False)
+    m = positive("mfu", mfu, hi=1.0)
+    peak = get_chip(chip).peak_flops if peak_flops is None else positive("peak_flops", peak_flops)
     return f / (peak * m) / SECONDS_PER_HOUR
 
 
@@ -134,13 +119,13 @@ def cost_of_flops(flops: float, chip: str | Chip = "H100", mfu: float = 0.4,
                   usd_per_hour: float | None = None) -> float:
     """Dollars to rent enough ``chip`` time for ``flops`` at ``mfu`` (price from ``CHIPS`` unless given)."""
     c = get_chip(chip)
-    price = c.usd_per_hour if usd_per_hour is None else _num("usd_per_hour", usd_per_hour)
+    price = c.usd_per_hour if usd_per_hour is None else positive("usd_per_hour", usd_per_hour)
     return chip_hours(flops, c, mfu) * price
 
 
 def wall_clock_days(flops: float, n_chips: int, chip: str | Chip = "H100", mfu: float = 0.4) -> float:
     """Days a run of ``flops`` takes on ``n_chips`` chips working in parallel at ``mfu``."""
-    n = _num("n_chips", n_chips, lo=1, lo_open=False)
+    n = positive("n_chips", n_chips, lo=1, lo_open=False)
     return chip_hours(flops, chip, mfu) / n / 24.0
 
 
@@ -160,9 +145,9 @@ def amortized_cost(flops: float, chip: str | Chip = "H100", mfu: float = 0.4, *,
         raise ValueError(f"chip={c.name!r} has no purchase price or power in CHIPS; choose one of "
                          f"{', '.join(k for k, v in CHIPS.items() if not math.isnan(v.purchase_usd + v.watts))}.")
     h = chip_hours(flops, c, mfu)
-    life_h = _num("lifetime_years", lifetime_years) * HOURS_PER_YEAR
-    hw = h * c.purchase_usd * _num("overhead", overhead, lo=1.0, lo_open=False) / life_h
-    energy = h * c.watts * _num("pue", pue, lo=1.0, lo_open=False) / 1000.0 * _num("usd_per_kwh", usd_per_kwh)
+    life_h = positive("lifetime_years", lifetime_years) * HOURS_PER_YEAR
+    hw = h * c.purchase_usd * positive("overhead", overhead, lo=1.0, lo_open=False) / life_h
+    energy = h * c.watts * positive("pue", pue, lo=1.0, lo_open=False) / 1000.0 * positive("usd_per_kwh", usd_per_kwh)
     return {"chip_hours": h, "hardware_usd": hw, "energy_usd": energy, "total_usd": hw + energy}
 
 
@@ -171,20 +156,20 @@ def amortized_cost(flops: float, chip: str | Chip = "H100", mfu: float = 0.4, *,
 # ----------------------------------------------------------------------------------------------
 def doubling_time(factor_per_year: float) -> float:
     """Years to double at a growth of ``factor_per_year`` (x per year): ``ln 2 / ln factor``."""
-    g = _num("factor_per_year", factor_per_year, lo=1.0)
+    g = positive("factor_per_year", factor_per_year, lo=1.0)
     return math.log(2.0) / math.log(g)
 
 
 def growth_factor(doubling_years: float) -> float:
     """Growth factor per year for a doubling time of ``doubling_years``: ``2 ** (1 / T)``."""
-    return 2.0 ** (1.0 / _num("doubling_years", doubling_years))
+    return 2.0 ** (1.0 / positive("doubling_years", doubling_years))
 
 
 def project_cost(cost: float, from_year: float, to_year, factor_per_year: float):
     """``cost`` in ``from_year`` grown at ``factor_per_year`` to ``to_year`` (a number or an array)."""
     import numpy as np
-    c = _num("cost", cost)
-    g = _num("factor_per_year", factor_per_year)
+    c = positive("cost", cost)
+    g = positive("factor_per_year", factor_per_year)
     years = np.asarray(to_year, dtype=float)
     out = c * g ** (years - float(from_year))
     return float(out) if out.ndim == 0 else out
@@ -195,7 +180,7 @@ def project_cost(cost: float, from_year: float, to_year, factor_per_year: float)
 # ----------------------------------------------------------------------------------------------
 def machine_flops(device: str = "cpu") -> float:
     """This machine's measured dense fp32 matmul FLOP/s (:func:`looplab.hardware.peak_flops`)."""
-    from .hardware import peak_flops
+    from ..hardware import peak_flops
     return peak_flops(device)
 
 
@@ -212,11 +197,11 @@ def cost_per_success(big_cost: float, p_good: float, small_cost: float = 0.0, tp
     ``q = p tpr + (1-p) fpr`` ideas pass, a passing idea is good with probability
     ``p tpr / q``, and the spend per success is ``(small_cost / q + big_cost) * q / (p tpr)``.
     """
-    big = _num("big_cost", big_cost)
-    p = _num("p_good", p_good, hi=1.0)
-    small = _num("small_cost", small_cost, lo_open=False)
-    t = _num("tpr", tpr, hi=1.0)
-    f = _num("fpr", fpr, lo_open=False, hi=1.0)
+    big = positive("big_cost", big_cost)
+    p = positive("p_good", p_good, hi=1.0)
+    small = positive("small_cost", small_cost, lo_open=False)
+    t = positive("tpr", tpr, hi=1.0)
+    f = positive("fpr", fpr, lo_open=False, hi=1.0)
     q = p * t + (1 - p) * f
     return (small / q + big) * q / (p * t)
 

@@ -24,9 +24,9 @@ import zlib
 
 import numpy as np
 
-from .checks import whole
+from ..checks import whole
 from .graders import Grader
-from .ngram import NGramLM
+from ..ngram import NGramLM
 
 
 class DiscriminatorGrader(Grader):
