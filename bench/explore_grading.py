@@ -49,7 +49,7 @@ def seeds_arg(s: str) -> list[int]:
 
 def sign_flip_power(diffs: np.ndarray, n: int, draws: int = 20_000, alpha: float = 0.05, seed: int = 0) -> float:
     """Share of bootstrap draws of ``n`` paired differences whose exact one-sided sign-flip p <= alpha."""
-    from looplab.verdict import sign_flip_test
+    from looplab.stats import sign_flip_test
     rng = np.random.default_rng(seed)
     hits = 0
     cache: dict[tuple, bool] = {}
@@ -66,7 +66,7 @@ def normal_fit_power(diffs: np.ndarray, n: int, draws: int = 20_000, alpha: floa
 
     Unlike :func:`sign_flip_power`, it does not assume the next seeds repeat the search's own values:
     with every search difference positive, resampling them gives 100% by construction."""
-    from looplab.verdict import sign_flip_test
+    from looplab.stats import sign_flip_test
     rng = np.random.default_rng(seed)
     m, sd = float(np.mean(diffs)), float(np.std(diffs, ddof=1))
     return float(np.mean([sign_flip_test(rng.normal(m, sd, n), "greater") <= alpha for _ in range(draws)]))

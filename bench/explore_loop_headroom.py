@@ -279,7 +279,7 @@ def write(results: dict, dest: Path) -> None:
 
 def explore(name, start, a, sc, runs, runner_for, results, dest) -> None:
     from looplab.research import default_space
-    from looplab.verdict import t_keep_factor
+    from looplab.stats import t_keep_factor
     space = default_space(start)
     runner = runner_for(start)
     st = results["starts"][name] = {"start": start, "budget": runner.describe(),
@@ -363,7 +363,7 @@ def screen(st, sc, ledger_path, runs, base_mean, reps, results, dest) -> None:
     from looplab.research import Ledger
     from looplab.research.compare import split_name
     from looplab.research.runner import Runner
-    from looplab.verdict import spearman_exact
+    from looplab.stats import spearman_exact
     long_runner = Runner(sc, steps=sc.experiment_steps * sc.screen_factor)
     recs = [r for r in Ledger(ledger_path).records() if r.get("status") in ("kept", "discarded")
             and isinstance(r.get("val_bpb"), float) and math.isfinite(r["val_bpb"])]
@@ -416,7 +416,7 @@ def summary(results: dict) -> str:
             d = [rand[r["loop"]] - r["final_best"] for r in rs
                  if fam != "random" and rand.get(r["loop"]) is not None and r.get("final_best") is not None]
             if len(d) > 1 and statistics.stdev(d) > 0:
-                from looplab.verdict import paired_t_power
+                from looplab.stats import paired_t_power
                 line += (f"; random − it {mean(d):+.4f} ± {statistics.stdev(d):.4f}, power at 3 loops "
                          f"{paired_t_power(mean(d), statistics.stdev(d), 3, alpha=0.01):.0%} (α 0.05/5)")
             lines.append(line)

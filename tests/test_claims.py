@@ -58,13 +58,7 @@ def test_published_chip_hours_agree_with_epoch():
     assert raw.loc["OPT-175B", "Training compute (FLOP)"] == pytest.approx(C.HARDWARE_RUNS["OPT-175B"].published_flops)
 
 
-# -- doubling times ---------------------------------------------------------------------------------
-def test_the_growth_statistics_still_import_from_claims():
-    from looplab.economics import growthtests
-    assert C.acceleration is growthtests.acceleration and C.projection is growthtests.projection
-    assert C.doubling_months is growthtests.doubling_months
-
-
+# -- the claims ------------------------------------------------------------------------------------
 def test_claims_quote_the_essay_and_the_paper():
     assert set(C.ESSAY_CLAIMS) == {"rate_since_2020", "doubling", "run_2026", "billion_2027"}
     assert "Tarry Singh" in C.ESSAY and "(2026)" in C.ESSAY

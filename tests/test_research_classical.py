@@ -7,7 +7,8 @@ from research_support import ListBackend, smoke_runner, smoke_space
 
 from looplab.research import LLMProposer, ResearchLoop, SealedError
 from looplab.research.classical import CentaurProposer, CMAESProposer, NullProposer, decode, encode
-from looplab.research.compare import best_so_far, holm, loop_table, paired_t, screen_rates
+from looplab.research.compare import best_so_far, loop_table, screen_rates
+from looplab.stats import holm, paired_t
 from looplab.research.signoff import AutoApprove
 from looplab.verdict import record
 

@@ -115,7 +115,7 @@ def test_room_winners_curse_resamples_learners_not_claims():
     import numpy as np
     import pandas as pd
     from looplab.research.classroom import room_winners_curse
-    from looplab.verdict import bootstrap_ci
+    from looplab.stats import bootstrap_ci
     shrink = {"ada": 0.10, "grace": 0.0, "alan": 0.05}
     df = pd.DataFrame([{"learner": n, "claimed_gain": 0.2, "measured_gain": 0.2 - s + 0.001 * k,
                         "holds": s < 0.05} for n, s in shrink.items() for k in range(4)])

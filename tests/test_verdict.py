@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from looplab import course
-from looplab.verdict import (HEADLINES_ENV, bootstrap_ci, null_keep_rate, read, record, sign_flip_test,
-                             t_keep_factor)
+from looplab.stats import bootstrap_ci, null_keep_rate, sign_flip_test, t_keep_factor
+from looplab.verdict import HEADLINES_ENV, read, record
 
 
 def test_sign_flip_exact_values():
@@ -119,7 +119,7 @@ def test_dry_run_fails_on_a_must_hold_verdict_that_does_not_hold(tmp_path):
 def test_one_sided_t_matches_scipy_and_holds_its_false_positive_rate():
     import numpy as np
     from scipy import stats
-    from looplab.verdict import one_sided_t
+    from looplab.stats import one_sided_t
     d = [0.3, 0.1, 0.25, -0.05]
     t, p = one_sided_t(d)
     ref = stats.ttest_1samp(d, 0.0, alternative="greater")
@@ -135,7 +135,7 @@ def test_one_sided_t_matches_scipy_and_holds_its_false_positive_rate():
 
 
 def test_fisher_wilson_and_power_agree_with_simulation():
-    from looplab.verdict import fisher_greater, paired_t_power, wilson_interval
+    from looplab.stats import fisher_greater, paired_t_power, wilson_interval
     assert fisher_greater(10, 20, 1, 20) < 0.01 and fisher_greater(1, 20, 10, 20) > 0.99
     assert fisher_greater(5, 20, 5, 20) > 0.5                  # equal rates: no evidence
     lo, hi = wilson_interval(0, 20)
@@ -157,7 +157,7 @@ def test_fisher_wilson_and_power_agree_with_simulation():
 
 
 def test_spearman_exact_is_a_permutation_test():
-    from looplab.verdict import spearman_exact
+    from looplab.stats import spearman_exact
     rho, p = spearman_exact([1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])
     assert rho == pytest.approx(1.0) and p == pytest.approx(1 / 720)
     rho, p = spearman_exact([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])

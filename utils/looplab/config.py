@@ -98,50 +98,51 @@ NANOGPT_OPTIMISER = (("lr", 1e-3), ("warmup_frac", 0.02), ("weight_decay", 0.1),
 # Lesson 03's proposer families, in the order its comparison lists them (random first: the reference).
 PROPOSERS = ("random", "hill-climb", "tpe", "cma-es", "llm", "centaur")
 
+# The workshop scale is the course's reference: every size, with the reason for it. The others are
+# the workshop plus what they change (binder, below, changes two fields).
+WORKSHOP = Scale(
+    name="workshop", design="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
+    train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
+    sample_tokens=300,
+    experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
+    experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
+    # issue 28, bench/explore_loop_headroom.py (seeds 3000+): from this start the loop's one-step moves
+    # reach +16 sigma in 4 moves; loops of 8 and 24 null runs sized from that search (bench/README.md)
+    experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)) + NANOGPT_OPTIMISER,
+    proposer_loops=3, null_experiments=24, screen_configs=6, screen_factor=4, replication_seeds=6,
+    # three of the six, to fit 900 s at the reference (issue 28: all six took 1,080-1,123 s, four
+    # about 950): random (the reference), the LLM alone, the Centaur (the learner's loop);
+    # hill-climb, TPE and CMA-ES ran in the exploration (bench/README.md) and run at the full scale
+    proposers=("random", "llm", "centaur"),
+    # lesson 04 (issue 16): a 2-layer writer trained 1000 steps once for every seed, later generations 300
+    # steps on as much text (1024 docs x 128 bytes); 3 seeds for a paired trend test
+    generations=4, generation_steps=300, chain_gen0_steps=1000, chain_layers=2, synthetic_docs=1024,
+    doc_bytes=128, chain_seeds=3,
+    gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
+    # lesson 05 (issue 27): the writer and two synthetic generations, so that damage compounds (one gave
+    # 0.04 bits/byte, two 0.25); frozen by bench/explore_grading.py on writer 1, seeds 100-107
+    # 6 seeds: the search's power at 5 was 80% by a normal fit, and the first confirmation (seeds 0-4)
+    # came out 4 of 5 (p = 1/16); at 6 the normal fit gives 91-96% (bench/README.md)
+    grading_generations=3, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=6,
+    grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
+    grading_doc_bytes=128,
+)
+
 SCALES = {
-    "smoke": Scale(
-        name="smoke", design="smoke", n_layer=2, n_head=2, n_embd=64, block_size=64, batch_size=8,
-        train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64),
-        sample_tokens=120,
+    "smoke": replace(
+        WORKSHOP, name="smoke", design="smoke", n_layer=2, n_head=2, n_embd=64, batch_size=8,
+        train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64), sample_tokens=120,
         experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
         experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)),
         experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)) + NANOGPT_OPTIMISER,
         proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2, replication_seeds=2,
         proposers=PROPOSERS,
-        generations=3, generation_steps=30, chain_gen0_steps=60, chain_layers=2, synthetic_docs=32, doc_bytes=128,
-        chain_seeds=1,
+        generations=3, generation_steps=30, chain_gen0_steps=60, synthetic_docs=32, chain_seeds=1,
         gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
-        grading_generations=3, grading_layers=2, grading_steps=20, grading_gen0_steps=40, grading_docs=32, grading_seeds=2,
-        grading_real_docs=32, grading_batch_size=8, grading_keep=0.25, grading_grader_frac=0.3,
-        grading_doc_bytes=64,
+        grading_steps=20, grading_gen0_steps=40, grading_docs=32, grading_seeds=2, grading_real_docs=32,
+        grading_batch_size=8, grading_doc_bytes=64,
     ),
-    "workshop": Scale(
-        name="workshop", design="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
-        train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
-        sample_tokens=300,
-        experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
-        experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
-        # issue 28, bench/explore_loop_headroom.py (seeds 3000+): from this start the loop's one-step moves
-        # reach +16 sigma in 4 moves; loops of 8 and 24 null runs sized from that search (bench/README.md)
-        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)) + NANOGPT_OPTIMISER,
-        proposer_loops=3, null_experiments=24, screen_configs=6, screen_factor=4, replication_seeds=6,
-        # three of the six, to fit 900 s at the reference (issue 28: all six took 1,080-1,123 s, four
-        # about 950): random (the reference), the LLM alone, the Centaur (the learner's loop);
-        # hill-climb, TPE and CMA-ES ran in the exploration (bench/README.md) and run at the full scale
-        proposers=("random", "llm", "centaur"),
-        # lesson 04 (issue 16): a 2-layer writer trained 1000 steps once for every seed, later generations 300
-        # steps on as much text (1024 docs x 128 bytes); 3 seeds for a paired trend test
-        generations=4, generation_steps=300, chain_gen0_steps=1000, chain_layers=2, synthetic_docs=1024,
-        doc_bytes=128, chain_seeds=3,
-        gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
-        # lesson 05 (issue 27): the writer and two synthetic generations, so that damage compounds (one gave
-        # 0.04 bits/byte, two 0.25); frozen by bench/explore_grading.py on writer 1, seeds 100-107
-        # 6 seeds: the search's power at 5 was 80% by a normal fit, and the first confirmation (seeds 0-4)
-        # came out 4 of 5 (p = 1/16); at 6 the normal fit gives 91-96% (bench/README.md)
-        grading_generations=3, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=6,
-        grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
-        grading_doc_bytes=128,
-    ),
+    "workshop": WORKSHOP,
     # full: one 16 GB T4 (Colab's free GPU), each lesson <= 15 minutes by the computed table
     # (looplab.sizing, calibrated; lesson 00 prints it). nanoGPT's shakespeare_char GPU model (6 layers,
     # 6 heads, 384 wide) on a 128-byte context, 32 sequences a step, so that lesson 04's ~30 trainings fit.
@@ -151,21 +152,17 @@ SCALES = {
     # batch 16, four loops per proposer and 600-step generations. Now: experiments of 300 steps at batch 32
     # (the same tokens, half the launches), three loops, generations of 400 steps after a 1,000-step
     # generation 0 (estimated 14.2 and 14.8 minutes; not yet run on a T4).
-    "full": Scale(
-        name="full", design="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
-        train_steps=4000, eval_batches=50, corpus_max_bytes=0, sweep_widths=(192, 288, 384),
-        sample_tokens=500,
-        experiment_steps=300, experiments_per_proposer=8, noise_replicates=10,
+    "full": replace(
+        WORKSHOP, name="full", design="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
+        train_steps=4000, eval_batches=50, sweep_widths=(192, 288, 384), sample_tokens=500,
+        noise_replicates=10,
         experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)),
         experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)) + NANOGPT_OPTIMISER,
-        proposer_loops=3, null_experiments=20, screen_configs=8, screen_factor=4, replication_seeds=6,
-        proposers=PROPOSERS,
-        generations=5, generation_steps=400, chain_gen0_steps=1000, chain_layers=6, synthetic_docs=2048,
-        doc_bytes=256, chain_seeds=3,
-        gaussian_chains=10000, gaussian_samples=100, gaussian_generations=500,
-        grading_generations=3, grading_layers=2, grading_steps=600, grading_gen0_steps=2000, grading_docs=1024, grading_seeds=5,
-        grading_real_docs=2048, grading_batch_size=32, grading_keep=0.25, grading_grader_frac=0.3,
-        grading_doc_bytes=256,
+        null_experiments=20, screen_configs=8, proposers=PROPOSERS,
+        generations=5, generation_steps=400, chain_layers=6, synthetic_docs=2048, doc_bytes=256,
+        gaussian_chains=10000, gaussian_generations=500,
+        grading_steps=600, grading_gen0_steps=2000, grading_docs=1024, grading_seeds=5, grading_real_docs=2048,
+        grading_batch_size=32, grading_doc_bytes=256,
     ),
 }
 
@@ -176,7 +173,7 @@ SCALES = {
 #   with random is reported at every scale; the null runs and the replication are the workshop's;
 # - lesson 05: five seeds per strategy instead of six. The search's power at five was 80% by a normal
 #   fit (bench/README.md), so at binder its comparisons are reported; they are required at workshop.
-SCALES["binder"] = replace(SCALES["workshop"], name="binder", design="workshop",
+SCALES["binder"] = replace(WORKSHOP, name="binder", design="workshop",
                            proposers=("random", "centaur"), grading_seeds=5)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..verdict import Verdict, min_sign_flip_p, one_sided_t, record, sign_flip_test, t_quantile
+from ..stats import min_sign_flip_p, one_sided_t, sign_flip_test, t_quantile
+from ..verdict import Verdict, record
 from .analysis import per_seed_slopes
 
 ALPHA = 0.05

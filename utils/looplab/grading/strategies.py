@@ -11,7 +11,7 @@
    number of them; chains of one seed share generation 0, so they are matched pairs.
 3. **Comparisons** (:func:`paired_diffs`, :func:`compare`, :func:`recovered_share`): the last
    generation's val_bpb on REAL text, seed by seed, with the exact sign-flip test of
-   :mod:`looplab.verdict` and the share of replace's damage a strategy recovers.
+   :mod:`looplab.stats` and the share of replace's damage a strategy recovers.
 
 Sources: Feng et al. 2025, "Beyond Model Collapse: Scaling Up with Synthesized Data Requires
 Verification", ICLR (arXiv:2406.07515); Yi et al. 2026, "Escaping Model Collapse via Synthetic
@@ -215,10 +215,10 @@ def compare(table, better: str, worse: str, metric: str = "val_bpb", alpha: floa
     """Is ``better`` lower than ``worse`` at the last generation? Paired over seeds, exact sign-flip test.
 
     Returns the paired differences (``worse - better``), their mean, the one-sided p-value of
-    :func:`looplab.verdict.sign_flip_test`, ``holds`` (p <= alpha and mean > 0), the seeds and the
+    :func:`looplab.stats.sign_flip_test`, ``holds`` (p <= alpha and mean > 0), the seeds and the
     smallest p the seed count allows.
     """
-    from ..verdict import min_sign_flip_p, sign_flip_test
+    from ..stats import min_sign_flip_p, sign_flip_test
     d, seeds = paired_diffs(table, better, worse, metric)
     p = sign_flip_test(d, "greater")
     return {"better": better, "worse": worse, "diffs": d.round(5).tolist(), "mean_diff": float(d.mean()),
@@ -237,7 +237,7 @@ def recovered_share(table, strategy: str, reference: str = "replace", metric: st
     one seed's damage is small), with a percentile bootstrap interval over seeds (resampling the
     seed pairs). 1 = as good as ``target``, 0 = no better than ``reference``, < 0 = worse.
     """
-    from ..verdict import bootstrap_ci
+    from ..stats import bootstrap_ci
     ref = last_values(table, reference, metric)
     s = last_values(table, strategy, metric)
     g0 = (last_values(table, reference, metric, generation=0) if target is None

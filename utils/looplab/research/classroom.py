@@ -133,7 +133,8 @@ def room_comparison(store: ClassStore, loop: str = "lesson03", alpha: float = 0.
     import numpy as np
     import pandas as pd
 
-    from .compare import holm, loop_table, paired_t, split_name
+    from ..stats import holm, paired_t
+    from .compare import loop_table, split_name
     everything = store.class_records(loop=loop)
     tables, seen, dropped = [], set(), 0
     for learner in sorted({r["learner"] for r in everything}):
@@ -282,7 +283,7 @@ def room_winners_curse(df, level: float = 0.9, reps: int = 2000, seed: int = 0) 
     to resampling claims, saying so, when one learner is all the room has.
     """
     import numpy as np
-    from ..verdict import bootstrap_ci
+    from ..stats import bootstrap_ci
     if not len(df):
         raise ValueError("no claims were re-graded: the room's winner's curse is undefined")
     shrink = (df["claimed_gain"] - df["measured_gain"]).to_numpy(dtype=float)

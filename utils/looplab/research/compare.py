@@ -6,10 +6,7 @@ functions read the ledger's records (``Ledger.records()``), never a notebook's v
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping, Sequence
-
-import numpy as np
 
 from .ledger import FAILED, KEPT, REJECTED, SLOT_DONE_STATUSES
 
@@ -69,28 +66,6 @@ def family_summary(table):
                    "runs (total)": ("runs", "sum"), "invalid rate": ("invalid rate", "mean"),
                    "crash rate": ("crash rate", "mean"), "train TFLOP": ("train TFLOP", "sum"),
                    "LLM TFLOP": ("LLM TFLOP", "sum")})
-    return out
-
-
-def paired_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
-    """``(mean of a - b, t, two-sided p)`` of a paired t-test over matched loops (nan p if no spread)."""
-    from scipy import stats
-    d = np.asarray(a, float) - np.asarray(b, float)
-    if d.size < 2:
-        raise ValueError(f"a paired t-test needs at least 2 pairs, got {d.size}")
-    if np.allclose(d, d[0]):
-        return float(d.mean()), float("nan"), (1.0 if abs(d[0]) < 1e-12 else 0.0)
-    t, p = stats.ttest_rel(np.asarray(a, float), np.asarray(b, float))
-    return float(d.mean()), float(t), float(p)
-
-
-def holm(pvalues: Mapping[str, float], alpha: float = 0.05) -> dict:
-    """Holm's step-down correction: which of several p-values are significant at family-wise ``alpha``."""
-    items = sorted(pvalues.items(), key=lambda kv: (math.isnan(kv[1]), kv[1]))
-    out, m, still = {}, len(items), True
-    for j, (k, p) in enumerate(items):
-        still = still and not math.isnan(p) and p <= alpha / (m - j)
-        out[k] = still
     return out
 
 
