@@ -421,3 +421,25 @@ def test_discriminator_ranks_real_looking_text_above_corrupted_and_too_easy_text
         g(docs[:3])
     with pytest.raises(ValueError, match="1000 bytes"):
         gr.DiscriminatorGrader("too short")
+
+
+def _strategies_table(level: dict, seeds=range(6), noise=0.01, seed=0):
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([{"strategy": s, "seed": k, "generation": 2, "val_bpb": v + noise * rng.standard_normal()}
+                         for s, v in level.items() for k in seeds])
+
+
+def test_lesson05_verdicts_require_only_what_the_search_powered(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_HEADLINES", raising=False)
+    t = _strategies_table({"real": 2.0, "disc": 2.1, "self": 2.4, "replace": 2.3})
+    v = gr.lesson05_verdicts(t, list(range(6)), searched=True)
+    assert list(v) == ["C1", "C2", "C3", "C4"]
+    assert [v[c].holds for c in v] == [True, True, False, True]                    # self is worse than replace here
+    assert [v[c].must_hold for c in v] == [True, True, False, True]                # C3 was never planned as required
+    assert all(x.must_hold is False for x in gr.lesson05_verdicts(t, list(range(6)), searched=False).values())
+    five = gr.lesson05_verdicts(_strategies_table({"real": 2.0, "disc": 2.1, "self": 2.3, "replace": 2.3}, range(5)),
+                                list(range(5)), searched=True)
+    assert [five[c].must_hold for c in five] == [True, False, False, True]         # C2: 79% power at 5 seeds
+    table = gr.comparisons_table(t, v)
+    assert list(table.index) == ["C1", "C2", "C3", "C4"] and table.loc["C1", "wins"] == "6 of 6"

@@ -11,7 +11,8 @@ package:
 * :mod:`.filters` -- the chain's filters (top fraction by a grader, random fraction);
 * :mod:`.strategies` -- the strategies of the designed experiment, and the paired
   comparisons over seeds;
-* :mod:`.regrade` -- re-grading an experiment loop's claims on the sealed test split.
+* :mod:`.regrade` -- re-grading an experiment loop's claims on the sealed test split;
+* :mod:`.verdicts` -- the lesson's planned comparisons, with the power the design search measured.
 """
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from .graders import (EmbeddingGrader, Grader, ModelGrader, NGramGrader, RatioGr
 from .regrade import kept_records, pick_claims, regrade
 from .strategies import (Strategy, StrategyRun, compare, last_generation_summary, last_rows, last_values,
                          lesson_chain, paired_diffs, recovered_share, run_strategies, strategy_table)
+from .verdicts import PLANNED, SEARCHED_POWER, comparisons_table, lesson05_verdicts
 
 __all__ = ["DiscriminatorGrader", "RandomFraction", "TopFraction", "top_fraction",
            "EmbeddingGrader", "Grader", "ModelGrader", "NGramGrader", "RatioGrader", "ReferenceGrader",
            "SelfGrader", "grader_agreement", "grader_split", "model_logprob_per_byte",
            "kept_records", "pick_claims", "regrade",
            "Strategy", "StrategyRun", "compare", "last_generation_summary", "last_rows", "last_values",
-           "lesson_chain", "paired_diffs", "recovered_share", "run_strategies", "strategy_table"]
+           "lesson_chain", "paired_diffs", "recovered_share", "run_strategies", "strategy_table",
+           "PLANNED", "SEARCHED_POWER", "comparisons_table", "lesson05_verdicts"]
