@@ -9,7 +9,8 @@ Each idea has one home in this package:
 * :mod:`.growthtests` -- doubling times, the test for an accelerating trend (with its false-positive
   rate) and a trend carried forward to a year;
 * :mod:`.claims` -- the essay's claims and the papers' figures the lesson grades them against
-  (``from looplab.economics import claims as C``).
+  (``from looplab.economics import claims as C``);
+* :mod:`.verdicts` -- the lesson's verdicts, computed and recorded from the results its cells show.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from .frontier import (COTTIER_2024, EPOCH_CREDIT, EPOCH_URL, ModelTable, fronti
 from .growthtests import (Acceleration, Projection, acceleration, acceleration_null_rate, doubling_months,
                           fit_doubling_months, projection)
 from .trends import GrowthFit, decimal_year, fit_growth
+from .verdicts import (acceleration_verdict, doubling_verdicts, forecast_verdicts, hardware_verdict,
+                       rate_verdicts)
 
 __all__ = ["CHIPS", "HOURS_PER_YEAR", "SECONDS_PER_HOUR", "Chip", "amortized_cost", "chip_hours", "chips_table",
            "cost_of_flops", "cost_per_success", "doubling_time", "get_chip", "growth_factor", "machine_flops",
@@ -29,4 +32,5 @@ __all__ = ["CHIPS", "HOURS_PER_YEAR", "SECONDS_PER_HOUR", "Chip", "amortized_cos
            "load_epoch_models", "read_epoch_csv",
            "Acceleration", "Projection", "acceleration", "acceleration_null_rate", "doubling_months",
            "fit_doubling_months", "projection",
-           "GrowthFit", "decimal_year", "fit_growth"]
+           "GrowthFit", "decimal_year", "fit_growth",
+           "acceleration_verdict", "doubling_verdicts", "forecast_verdicts", "hardware_verdict", "rate_verdicts"]
