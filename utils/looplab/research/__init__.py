@@ -14,7 +14,8 @@ Modules, each small and single-purpose:
 * :mod:`~looplab.research.signoff`   -- human sign-off (ipywidgets) or an explicit, printed policy;
 * :mod:`~looplab.research.loop`      -- the loop: propose, sign off, run, keep/discard, log, seal;
 * :mod:`~looplab.research.runner`    -- one experiment with the lesson-02 trainer under a fixed budget;
-* :mod:`~looplab.research.plots`     -- the progress chart and the proposer comparison.
+* :mod:`~looplab.research.plots`     -- the progress chart and the proposer comparison;
+* :mod:`~looplab.research.verdicts`  -- lesson 03's claims, each tested and recorded by one function.
 """
 from .ledger import Ledger, scrub
 from .llm import AnthropicBackend, OpenAIBackend, RecordingBackend, ReplayBackend
@@ -26,10 +27,14 @@ from .noise import NoiseFloor, keep, noise_floor
 from .proposal import Proposal, check, clean_text
 from .proposers import HillClimbProposer, RandomProposer, TPEProposer
 from .spec import Param, ProposalError, SearchSpace, default_space
+from .verdicts import (comparison_verdict, floor_verdict, null_verdicts, optimism_verdict, replication_verdict,
+                       screen_verdict)
 
 __all__ = ["Ledger", "scrub", "AnthropicBackend", "OpenAIBackend", "RecordingBackend", "ReplayBackend",
            "LLMError", "LLMReply", "LLMRequest", "HFBackend", "smollm2",
            "SYSTEM_PROMPT", "LLMProposer", "build_prompt", "parse_reply",
            "ResearchLoop", "SealedError", "NoiseFloor", "keep", "noise_floor",
            "Proposal", "check", "clean_text", "HillClimbProposer", "RandomProposer", "TPEProposer",
-           "Param", "ProposalError", "SearchSpace", "default_space"]
+           "Param", "ProposalError", "SearchSpace", "default_space",
+           "null_verdicts", "comparison_verdict", "floor_verdict", "screen_verdict", "optimism_verdict",
+           "replication_verdict"]

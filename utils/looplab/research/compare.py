@@ -6,9 +6,12 @@ functions read the ledger's records (``Ledger.records()``), never a notebook's v
 """
 from __future__ import annotations
 
+import json
+import math
 from typing import Mapping, Sequence
 
-from .ledger import FAILED, KEPT, REJECTED, SLOT_DONE_STATUSES
+from ..stats import holm, paired_t
+from .ledger import DISCARDED, FAILED, KEPT, REJECTED, SLOT_DONE_STATUSES
 
 RUNS = SLOT_DONE_STATUSES
 
@@ -67,6 +70,46 @@ def family_summary(table):
                    "crash rate": ("crash rate", "mean"), "train TFLOP": ("train TFLOP", "sum"),
                    "LLM TFLOP": ("LLM TFLOP", "sum")})
     return out
+
+
+def vs_random(table, families: Sequence[str], alpha: float = 0.05):
+    """Each family after the first (random search) against random, paired over loops by loop number.
+
+    One row per proposer X of ``table`` (:func:`loop_table`): the mean over loops of *random − X* in final
+    best val_bpb (positive: X did better), its paired t and two-sided p, and whether it is significant
+    under Holm's correction across the comparisons at family-wise ``alpha``.
+    """
+    import pandas as pd
+    if len(families) < 2 or families[0] != "random":
+        raise ValueError(f"families must start with 'random' and name at least one more, got {list(families)}")
+
+    def finals(fam):
+        return table[table.family == fam].sort_values("loop")["final best val_bpb"].to_numpy()
+    tests = {fam: paired_t(finals("random"), finals(fam)) for fam in families[1:]}
+    sig = holm({f: t[2] for f, t in tests.items()}, alpha)
+    rows = [{"proposer": f, "random − X (mean)": d, "t": t, "p (two-sided)": p, "Holm-significant": sig[f]}
+            for f, (d, t, p) in tests.items()]
+    return pd.DataFrame(rows).set_index("proposer")
+
+
+def beats_random(tests) -> tuple[list[str], list[str]]:
+    """The proposers of ``tests`` (:func:`vs_random`) Holm-significantly better than random, and worse."""
+    sig, d = tests["Holm-significant"], tests["random − X (mean)"]
+    return ([f for f in tests.index if sig[f] and d[f] > 0], [f for f in tests.index if sig[f] and d[f] < 0])
+
+
+def screen_picks(records: Sequence[Mapping], n: int) -> list[Mapping]:
+    """``n`` records of distinct configs that ran (the null runs left out), spanning their val_bpb range:
+    the best, the worst and evenly between (fewer if fewer distinct configs ran)."""
+    import numpy as np
+    if n < 1:
+        raise ValueError(f"n={n} must be at least 1")
+    distinct = {}
+    for r in sorted(records, key=lambda r: r.get("val_bpb", 9)):
+        if r.get("status") in (KEPT, DISCARDED) and r.get("proposer") != "null" and math.isfinite(r["val_bpb"]):
+            distinct.setdefault(json.dumps(r["config"], sort_keys=True), r)
+    ordered = list(distinct.values())
+    return [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, min(n, len(ordered)))]
 
 
 def screen_rates(short: Mapping[str, float], long: Mapping[str, float], base: str, bar: float) -> dict:
