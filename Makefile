@@ -161,7 +161,7 @@ else
 endif
 
 labs: $(STAMP)
-	$(PY) -m looplab.labs
+	$(PY) -m looplab.course.labs
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

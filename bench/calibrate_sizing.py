@@ -1,8 +1,8 @@
-"""Calibrate looplab.sizing's time model on this machine: a training step, a decode step, an LLM proposal.
+"""Calibrate looplab.course.sizing's time model on this machine: a training step, a decode step, an LLM proposal.
 
     python bench/calibrate_sizing.py [--threads N] [--steps 40] [--out bench/results/sizing_calibration_cpu.json]
 
-The sizing model (``looplab.sizing``) turns a lesson's work into seconds as
+The sizing model (``looplab.course.sizing``) turns a lesson's work into seconds as
 
     FLOPs / (matmul rate x utilization)  +  kernel launches x seconds per launch  +  fixed costs.
 
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
 
     from looplab.hardware import measure_matmul_flops
     from looplab.model import flops_per_token
-    from looplab.sizing import LAUNCH_KERNELS_FIXED, LAUNCH_KERNELS_PER_LAYER
+    from looplab.course.sizing import LAUNCH_KERNELS_FIXED, LAUNCH_KERNELS_PER_LAYER
     # A shared VM's speed drifts over minutes: the matmul rate is measured next to every step timing,
     # and each step time is brought to the run's median rate before the fit.
     rows = []

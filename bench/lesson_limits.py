@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psutil
 
-from looplab.course import tree_rss   # one home for the memory sampler
+from looplab.course.dryrun import tree_rss   # one home for the memory sampler
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_MB = 2048

@@ -14,7 +14,7 @@ solution cell). This script copies every ``solutions/NN_name.ipynb`` to
 * a code cell holding hidden tests, or the code cell right after a solution cell that calls a
   ``check...(`` function -> autograded test cell, read-only, ``--points`` points.
 
-The rules live in ``looplab.labs.nbgrader_metadata``: the generated ``labs/`` carry the same
+The rules live in ``looplab.course.labs.nbgrader_metadata``: the generated ``labs/`` carry the same
 metadata (same ``grade_id`` for the same cell), so a learner's copy of ``labs/NN_name.ipynb`` with
 the answers filled in autogrades as it is, like nbgrader's own ``release/`` version. Keep the grade
 ids if you edit the cells in nbgrader's *Create Assignment* sidebar (points may change: autograde
@@ -32,10 +32,10 @@ from pathlib import Path
 import nbformat
 
 try:
-    from looplab.labs import LAB_NAME, assignment_id, nbgrader_metadata
+    from looplab.course.labs import LAB_NAME, assignment_id, nbgrader_metadata
 except ImportError:   # run with a Python where the course is not installed: use this clone's library
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
-    from looplab.labs import LAB_NAME, assignment_id, nbgrader_metadata
+    from looplab.course.labs import LAB_NAME, assignment_id, nbgrader_metadata
 
 # nbgrader's cell timeout in the written config (why 1800 s: the comment in CONFIG below)
 CELL_TIMEOUT_S = 1800

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from looplab import coursetimes as T
+from looplab.course import times as T
 
 FIELDS = ["notebook", "lesson", "scale", "seconds", "peak_mb", "status", "error", "verdicts",
           "must_hold_failed", "seconds_at_reference", "budget_s", "over_budget"]
@@ -24,13 +24,13 @@ def _summary(folder, lessons=T.LESSONS, scale="binder", status="ok"):
 
 def test_every_document_quotes_the_recorded_file():
     """Each block in the README, the day plan and the lesson headers is what the file gives: a figure
-    edited by hand in one place fails here (python -m looplab.coursetimes --write-docs fixes it)."""
+    edited by hand in one place fails here (python -m looplab.course.times --write-docs fixes it)."""
     runs = T.load()
-    assert {"workshop", "binder"} <= set(runs), "record a whole dry run per scale (python -m looplab.coursetimes --record)"
+    assert {"workshop", "binder"} <= set(runs), "record a whole dry run per scale (python -m looplab.course.times --record)"
     for scale, run in runs.items():
         assert sorted(run["lessons"]) == list(T.LESSONS) and run["setting"] and run["date"], scale
         assert all(v["must_hold_failed"] == 0 for v in run["lessons"].values()), scale
-    assert T.stale() == {}, "stale blocks: run python -m looplab.coursetimes --write-docs"
+    assert T.stale() == {}, "stale blocks: run python -m looplab.course.times --write-docs"
     for rel in T.DOCS:
         assert T.BLOCK.search((T.ROOT / rel).read_text(encoding="utf-8")), f"{rel} quotes no lesson-times block"
 

@@ -1,4 +1,4 @@
-from looplab import envcheck
+from looplab.course import envcheck
 
 
 def test_offline_assets_are_real_files():

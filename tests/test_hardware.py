@@ -63,6 +63,6 @@ def test_cpu_peak_is_measured_here():
 
 def test_sizing_and_economics_read_the_same_datasheets():
     from looplab.economics import CHIPS
-    from looplab.sizing import H100, T4
+    from looplab.course.sizing import H100, T4
     assert CHIPS["H100"].peak_flops == H100.peak_flops == hw.DENSE_16BIT["H100"].flops
     assert T4.peak_flops == hw.DENSE_16BIT["T4"].flops

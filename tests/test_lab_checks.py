@@ -4,7 +4,7 @@ A check that cannot fail checks nothing. The cells run in-process, in the order 
 them: every code cell before the exercise in its solution form (so earlier answers are right), then
 the exercise cell (the solution, the generated lab's stub, or a wrong answer written here), then the
 check cell as the learner sees it (hidden tests dropped). A wrong answer must end in
-``AssertionError`` (the course's ``looplab.labs.check``); the stub in its ``NotImplementedError``.
+``AssertionError`` (the course's ``looplab.course.labs.check``); the stub in its ``NotImplementedError``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import matplotlib
 import nbformat
 import pytest
 
-from looplab import labs
+from looplab.course import labs
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from looplab import labs
+from looplab.course import labs
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -89,7 +89,7 @@ def test_labs_round_trip_where_the_locale_is_not_utf8(tmp_path):
            "PYTHONIOENCODING": "utf-8"}
     script = (
         "import locale, sys\n"
-        "from looplab import labs\n"
+        "from looplab.course import labs\n"
         "enc = locale.getpreferredencoding(False)\n"
         "if 'utf' in enc.lower().replace('-', ''): print('SKIP', enc); sys.exit(0)\n"
         f"print(labs.generate({str(sol)!r}, {str(lab)!r}))\n"

@@ -12,6 +12,8 @@ LIB = REPO / "utils" / "looplab"
 CORE = ("accel", "checks", "config", "corpora", "cpus", "data", "files", "hardware", "model", "ngram", "plots",
         "sample", "textmetrics", "train")
 LESSON_PACKAGES = ("economics", "research", "collapse", "grading")
+# The course's tooling (the dry run, sizing, times, labs, environment check): one module per job, each with __all__.
+TOOLING = ("course.dryrun", "course.sizing", "course.times", "course.labs", "course.envcheck")
 NOTEBOOKS = sorted([*REPO.glob("lessons/*.ipynb"), *REPO.glob("solutions/*.ipynb"), *REPO.glob("labs/*.ipynb"),
                     *REPO.glob("instructors/*.ipynb")])
 
@@ -70,7 +72,7 @@ def test_no_module_imports_a_name_it_neither_uses_nor_exports(path):
 
 def test_every_name_in_a_packages_all_exists():
     import importlib
-    for pkg in LESSON_PACKAGES:
+    for pkg in LESSON_PACKAGES + TOOLING:
         mod = importlib.import_module(f"looplab.{pkg}")
         missing = [n for n in mod.__all__ if not hasattr(mod, n)]
         assert not missing, f"looplab.{pkg}.__all__ lists {missing}"
@@ -88,12 +90,13 @@ def test_no_private_name_crosses_a_module_line():
 
 def test_the_core_imports_no_lesson_package():
     bad = []
+    NOT_CORE = LESSON_PACKAGES + ("course",)       # nor the course's tooling
     for mod in CORE:
         path = LIB / f"{mod}.py"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
                 target = _absolute(path, node)
-                if any(target == f"looplab.{p}" or target.startswith(f"looplab.{p}.") for p in LESSON_PACKAGES):
+                if any(target == f"looplab.{p}" or target.startswith(f"looplab.{p}.") for p in NOT_CORE):
                     bad.append(f"{mod}.py:{node.lineno} imports {target}")
     assert not bad, bad
 
@@ -140,7 +143,7 @@ def test_the_readme_names_every_module():
     table = readme[readme.index("| lesson | package and modules |"):]
     table = table[:table.index("\n\n")]
     missing = [str(p.relative_to(LIB)) for p in _modules()
-               if p.name != "__init__.py" and f"`{p.stem}`" not in table]
+               if p.name not in ("__init__.py", "__main__.py") and f"`{p.stem}`" not in table]
     packages = sorted({p.parent.name for p in _modules() if p.parent != LIB})
     missing += [f"looplab.{pkg}" for pkg in packages if f"`looplab.{pkg}`" not in table]
     assert not missing, f"README's library table does not name: {missing}"

@@ -69,7 +69,7 @@ def test_config_sets_a_cell_timeout_for_the_workshop_and_puts_missing_cells_back
     config sets one that outlasts twice the budget of the longest whole lesson at workshop scale."""
     from traitlets.config import Config
 
-    from looplab.course import BUDGET_S
+    from looplab.course.dryrun import BUDGET_S
     mod = _module()
     mod.build(tmp_path / "c", SOLUTIONS)
     c = Config()

@@ -32,8 +32,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from looplab import labs
-from looplab.course import BUDGET_S
+from looplab.course import labs
+from looplab.course.dryrun import BUDGET_S
 
 ROOT = Path(__file__).resolve().parents[1]
 NBGRADER_VERSION = "0.9.6"

@@ -1,4 +1,4 @@
-"""looplab.sizing: every scale fits its target by the computed table, with the course's own FLOP count,
+"""looplab.course.sizing: every scale fits its target by the computed table, with the course's own FLOP count,
 and the estimates agree with the lesson times real runs measured."""
 import json
 import math
@@ -10,8 +10,8 @@ import looplab.config as config
 from looplab.config import SCALES
 from looplab.model import flops_per_token
 from looplab.research.runner import Runner
-from looplab.coursetimes import load as recorded_runs
-from looplab.sizing import (A100, H100, T4, Work, cpu_machine, gpu_machine, laptop, lesson02_run_flops, lesson_work,
+from looplab.course.times import load as recorded_runs
+from looplab.course.sizing import (A100, H100, T4, Work, cpu_machine, gpu_machine, laptop, lesson02_run_flops, lesson_work,
                             sizing_table)
 from looplab.train import TrainConfig
 
@@ -78,7 +78,7 @@ def test_gpu_estimates_are_within_1_5x_of_the_h200_run():
 def test_a_wrong_constant_fails_the_comparison(monkeypatch):
     """The comparison can fail: with the old uncalibrated launch cost (10 us) and no LLM, lesson 03's
     workshop estimate falls outside 1.5x of its measured time."""
-    import looplab.sizing as sz
+    import looplab.course.sizing as sz
     run = recorded_runs()["workshop"]
     machine = sz.Machine("old", run["matmul_gflops"] * 1e9, 0.6, "", launch_s=10e-6, in_lesson_factor=1.0)
     monkeypatch.setattr(sz, "LLM_LOAD_S", 0.0)
@@ -90,7 +90,7 @@ def test_a_wrong_constant_fails_the_comparison(monkeypatch):
 
 def test_the_gpu_constants_reproduce_the_h200_steps():
     """GPU_UTILIZATION and GPU_LAUNCH_S are the line through the H200's two step timings."""
-    import looplab.sizing as sz
+    import looplab.course.sizing as sz
     run = json.loads(GPU_RUN.read_text(encoding="utf-8"))["step_ms"]
     h200 = gpu_machine("H200")
     for batch in (32, 256):
@@ -109,7 +109,7 @@ def test_faster_chips_are_faster_and_the_launch_floor_counts():
 
 
 def test_this_machine_is_the_training_device():
-    from looplab.sizing import this_machine
+    from looplab.course.sizing import this_machine
     m = this_machine()
     assert "cpu" in m.name and m.peak_flops > 0 and "measured" in m.source
 

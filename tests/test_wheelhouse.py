@@ -61,7 +61,7 @@ def test_setup_installs_the_course_from_the_wheelhouse_with_no_network(tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert f"installing from the wheelhouse {WHEELHOUSE}" in r.stdout
     probe = ("import torch, transformers, jupyterlab, nbval, looplab; "
-             "from looplab.envcheck import offline_llm_file, kjv_database, embedding_model_dir; "
+             "from looplab.course.envcheck import offline_llm_file, kjv_database, embedding_model_dir; "
              "assert offline_llm_file() and kjv_database() and embedding_model_dir(); "
              "print(torch.__version__, looplab.__file__)")
     r = subprocess.run([str(S.venv_python(venv)), "-c", probe], capture_output=True, text=True, timeout=300,

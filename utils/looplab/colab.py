@@ -21,7 +21,7 @@ import os
 import sys
 from importlib import metadata
 
-from .envcheck import API_KEYS
+from .course.envcheck import API_KEYS
 
 
 def on_colab() -> bool:

@@ -7,7 +7,7 @@
   reported (fewer proposers in lesson 03, five seeds in lesson 05), set by ``binder/start``;
 * ``workshop`` -- a laptop: each lesson's compute about ten minutes on 2 cores, under 2 GB RAM;
 * ``full``     -- a GPU: each lesson under ~15 minutes on one 16 GB T4 (Colab's free GPU),
-  by the FLOP count of :mod:`looplab.sizing` (lesson 00 prints the table).
+  by the FLOP count of :mod:`looplab.course.sizing` (lesson 00 prints the table).
 
 Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. ``Scale.design``
 names the scale whose searched design a profile runs (binder runs workshop's), so that a lesson
@@ -144,7 +144,7 @@ SCALES = {
     ),
     "workshop": WORKSHOP,
     # full: one 16 GB T4 (Colab's free GPU), each lesson <= 15 minutes by the computed table
-    # (looplab.sizing, calibrated; lesson 00 prints it). nanoGPT's shakespeare_char GPU model (6 layers,
+    # (looplab.course.sizing, calibrated; lesson 00 prints it). nanoGPT's shakespeare_char GPU model (6 layers,
     # 6 heads, 384 wide) on a 128-byte context, 32 sequences a step, so that lesson 04's ~30 trainings fit.
     # experiment_base: the same nanoGPT optimiser defaults as the workshop's (not explored at this budget).
     # On a GPU these models are bound by kernel launches (51 us each on an H200's host, issue 29), so the

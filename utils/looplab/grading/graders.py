@@ -209,7 +209,7 @@ class EmbeddingGrader(Grader):
 
     def __init__(self, reference_texts: Sequence[str], name: str = "minilm", batch_size: int = 64,
                  model_dir=None):
-        from ..envcheck import embedding_model_dir
+        from ..course.envcheck import embedding_model_dir
         from transformers import AutoModel, AutoTokenizer
         folder = model_dir or embedding_model_dir()
         if folder is None:

@@ -28,8 +28,11 @@ import threading
 import time
 from pathlib import Path
 
-from .config import SCALE_NAMES, scale_name
-from .verdict import HEADLINES_ENV, Verdict, read
+from ..config import SCALE_NAMES, scale_name
+from ..verdict import HEADLINES_ENV, Verdict, read
+
+__all__ = ["REFERENCE_FLOPS", "BUDGET_S", "SCIENCE_LESSONS", "tree_rss", "lesson_number", "run_notebook",
+           "machine", "check_budgets", "problems", "write_headlines", "main"]
 
 # A 2-core learner's laptop as the course sizes it: about 165 GFLOP/s of fp32 matmul over 2 threads.
 REFERENCE_FLOPS = 165e9
@@ -124,8 +127,8 @@ def run_notebook(path: Path, out_dir: Path, scale: str, timeout: int = 1800) -> 
 
 def machine() -> dict:
     """What the times were measured on: CPU, threads and the measured fp32 matmul rate."""
-    from .config import device_name, set_threads
-    from .hardware import measure_matmul_flops
+    from ..config import device_name, set_threads
+    from ..hardware import measure_matmul_flops
     threads = set_threads()
     dev = device_name()
     rate = measure_matmul_flops(device=dev, repeats=3, seconds=0.5)
@@ -193,7 +196,8 @@ def _short(x) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Execute every lesson headless (the instructor's dry run).")
+    p = argparse.ArgumentParser(prog="python -m looplab.course",
+                                description="Execute every lesson headless (the instructor's dry run).")
     p.add_argument("--scale", default=None, help=f"one of {', '.join(SCALE_NAMES)} (default: $LOOPLAB_SCALE or auto)")
     p.add_argument("--out", default=None, type=Path, help="output folder (default build/course/SCALE)")
     p.add_argument("--lessons", default="lessons", type=Path)
@@ -241,6 +245,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PROBLEM: {f_}")
     return 1 if fails else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,7 +10,11 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import package_dir
+from ..files import package_dir
+
+__all__ = ["API_KEYS", "offline_llm_file", "kjv_database", "embedding_model_dir", "network_available",
+           "api_keys_present", "Check", "heaviest_lesson_bytes", "memory_check", "checks", "training_device",
+           "report"]
 
 # API keys the course can use, with what each unlocks. Values are never read beyond "is it set".
 API_KEYS = {
@@ -72,15 +76,15 @@ class Check:
 
 
 def heaviest_lesson_bytes() -> float:
-    """The largest peak memory of any lesson in the recorded dry runs (looplab.coursetimes), in bytes."""
-    from .coursetimes import load
+    """The largest peak memory of any lesson in the recorded dry runs (looplab.course.times), in bytes."""
+    from .times import load
     peaks = [v["peak_mb"] for run in load().values() for v in run["lessons"].values()]
     return max(peaks) * 2**20 if peaks else 2.0e9
 
 
 def memory_check() -> Check:
     """This machine's memory limit (a container's, else the RAM), and whether one lesson fits in it."""
-    from .cpus import memory_limit
+    from ..cpus import memory_limit
     found = memory_limit()
     if found is None:
         try:
@@ -98,8 +102,8 @@ def memory_check() -> Check:
 
 def checks(network: bool | None = None) -> list[Check]:
     """Every environment check, in the order lesson 00 shows them."""
-    from .config import scale_name
-    from .cpus import thread_budget
+    from ..config import scale_name
+    from ..cpus import thread_budget
 
     out = [
         Check("scale", True, scale_name(), "set LOOPLAB_SCALE=smoke|workshop|full before starting Jupyter"),
@@ -139,11 +143,11 @@ def checks(network: bool | None = None) -> list[Check]:
 
 def training_device() -> str:
     """Where training runs here, in words: the device, its precision, and the peak MFU is measured against."""
-    from .config import device_name
+    from ..config import device_name
     dev = device_name()
     if dev == "cuda":
-        from .accel import Precision
-        from .hardware import cuda_device_name, peak
+        from ..accel import Precision
+        from ..hardware import cuda_device_name, peak
         prec = Precision("cuda")
         pk = peak("cuda", prec.dtype_name)
         src = "datasheet" if pk.how.startswith("datasheet") else "measured"

@@ -1,6 +1,6 @@
 """How much compute each lesson needs at each scale, and how long that takes on named machines.
 
-    from looplab.sizing import sizing_table
+    from looplab.course.sizing import sizing_table
     sizing_table()          # lessons x scales: training and sampling FLOPs, minutes per machine
 
 Each lesson's work is counted from the :class:`looplab.config.Scale` profile with the course's
@@ -26,7 +26,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import SCALE_NAMES, SCALES, Scale
+from ..config import SCALE_NAMES, SCALES, Scale
+
+__all__ = ["CPU_UTILIZATION", "CPU_LAUNCH_S", "CPU_IN_LESSON_FACTOR", "LAUNCH_KERNELS_PER_LAYER",
+           "LAUNCH_KERNELS_FIXED", "DROPOUT_KERNELS_PER_LAYER", "DECODE_KERNELS_PER_LAYER", "GPU_UTILIZATION",
+           "GPU_LAUNCH_S", "LLM_LOAD_S", "CPU_LLM_UTILIZATION", "LLM_PROPOSAL_FLOPS", "LLM_PROPOSAL_LAUNCHES",
+           "LESSON_START_S", "Machine", "gpu_machine", "T4", "A100", "H100", "cpu_machine", "laptop", "Work",
+           "lesson02_run_flops", "LESSON05_STRATEGIES", "lesson_work", "sizing_table", "this_machine",
+           "measured_table", "print_sizing"]
 
 # ---------------------------------------------------------------------------------------------
 # The time model's constants, each measured (bench/calibrate_sizing.py on a 2-core AMD EPYC VM,
@@ -88,7 +95,7 @@ class Machine:
 def gpu_machine(key: str, utilization: float = GPU_UTILIZATION) -> Machine:
     """A GPU from :data:`looplab.hardware.DENSE_16BIT` (its datasheet's dense 16-bit tensor peak), with
     the utilization and launch cost measured on an H200 (:data:`GPU_UTILIZATION`, :data:`GPU_LAUNCH_S`)."""
-    from .hardware import DENSE_16BIT
+    from ..hardware import DENSE_16BIT
     if key not in DENSE_16BIT:
         raise ValueError(f"GPU {key!r} is not in looplab.hardware.DENSE_16BIT; choose from {', '.join(DENSE_16BIT)}.")
     sheet = DENSE_16BIT[key]
@@ -107,8 +114,8 @@ def cpu_machine(flops_per_s: float, name: str = "this machine") -> Machine:
 
 
 def laptop() -> Machine:
-    """The course's reference 2-core laptop (:data:`looplab.course.REFERENCE_FLOPS`, ~165 GFLOP/s)."""
-    from .course import REFERENCE_FLOPS
+    """The course's reference 2-core laptop (:data:`looplab.course.dryrun.REFERENCE_FLOPS`, ~165 GFLOP/s)."""
+    from .dryrun import REFERENCE_FLOPS
     return cpu_machine(REFERENCE_FLOPS, "2-core laptop (165 GFLOP/s)")
 
 
@@ -128,7 +135,7 @@ class Work:
 
     def add_training(self, cfg, steps: float, runs: float = 1.0, evals: float = 1.0) -> None:
         """``runs`` runs of ``steps`` optimizer steps of TrainConfig ``cfg``, ``evals`` val estimates each."""
-        from .model import flops_per_token
+        from ..model import flops_per_token
         m = cfg.model_config()
         tokens = cfg.batch_size * cfg.block_size
         fwd_eval = flops_per_token(m, training=False) * tokens * cfg.eval_batches * evals
@@ -138,7 +145,7 @@ class Work:
 
     def add_sampling(self, cfg, docs: float, doc_bytes: int, batch: int = 256, runs: float = 1.0) -> None:
         """``runs`` x ``docs`` samples of ``doc_bytes`` bytes from TrainConfig ``cfg``'s model (KV cache)."""
-        from .model import flops_per_token
+        from ..model import flops_per_token
         m = cfg.model_config()
         self.sample_flops += runs * flops_per_token(m, training=False) * docs * doc_bytes
         self.launches += runs * math.ceil(docs / batch) * doc_bytes * (DECODE_KERNELS_PER_LAYER * m.n_layer + 10)
@@ -172,8 +179,8 @@ def lesson02_run_flops(scale: Scale) -> dict:
     ``looplab.model.flops_per_token`` (6N + attention), the count :class:`Work` adds up.
     Tokens = ``train_steps * batch_size * block_size``.
     """
-    from .model import flops_per_token, matmul_params
-    from .train import TrainConfig
+    from ..model import flops_per_token, matmul_params
+    from ..train import TrainConfig
     cfg = TrainConfig.from_scale(scale)
     mcfg = cfg.model_config()
     tokens = scale.train_steps * cfg.batch_size * cfg.block_size
@@ -186,14 +193,14 @@ LESSON05_STRATEGIES = 4  # lesson 05's STRATS (real, replace, self, disc)
 
 def _experiment(scale: Scale, w: Work, budgets: float) -> None:
     """``budgets`` lesson-03 experiments (each: experiment_steps steps of experiment_ref)."""
-    from .train import TrainConfig
+    from ..train import TrainConfig
     cfg = TrainConfig.from_scale(scale, **dict(scale.experiment_ref))
     w.add_training(cfg, scale.experiment_steps, runs=budgets, evals=1)
 
 
 def lesson_work(scale: Scale) -> dict[str, Work]:
     """The compute of lessons 00-05 at ``scale``, counted from what each lesson runs."""
-    from .train import TrainConfig
+    from ..train import TrainConfig
     if not isinstance(scale, Scale):
         raise TypeError(f"scale must be a looplab.config.Scale (e.g. SCALES['workshop']), got {scale!r}")
     s = scale
@@ -219,7 +226,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     out["03"] = w
 
     w = Work()  # 04: one writer for every chain; three workflows per seed; top-p per seed; the sweep per seed
-    from .collapse import ChainConfig, chain_train_config
+    from ..collapse import ChainConfig, chain_train_config
     c = ChainConfig.from_scale(s)
     cfg04 = chain_train_config(c, seed=0)
     g_topp = min(2, s.generations)                               # the top-p chains: generations 0 and 1
@@ -235,7 +242,7 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
     out["04"] = w
 
     w = Work()  # 05: four strategies x seeds (one writer), then the re-grading of lesson 03
-    from .grading.strategies import lesson_chain
+    from ..grading.strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
     # the real cell runs one generation after the writer, the others grading_generations - 1
@@ -276,11 +283,11 @@ def this_machine() -> Machine:
     A CUDA GPU: its dense peak in the training dtype (:func:`looplab.hardware.peak`: datasheet or large
     matmul) at the GPU constants; a CPU (or MPS): its measured fp32 matmul rate at the CPU constants.
     """
-    from .config import device_name
-    from .hardware import cuda_device_name, peak
+    from ..config import device_name
+    from ..hardware import cuda_device_name, peak
     dev = device_name()
     if dev == "cuda":
-        from .accel import Precision
+        from ..accel import Precision
         pk = peak("cuda", Precision("cuda").dtype_name)
         return Machine(f"this GPU ({cuda_device_name()})", pk.flops, GPU_UTILIZATION, pk.how,
                        launch_s=GPU_LAUNCH_S, llm_utilization=GPU_UTILIZATION, in_lesson_factor=1.0)
@@ -292,7 +299,7 @@ def measured_table():
     """The lesson times measured by real runs (seconds), one column per run, with its setting."""
     import pandas as pd
 
-    from .coursetimes import load
+    from .times import load
     cols = {}
     for scale, run in load().items():
         cols[f"{scale}: {run['setting']} ({run['matmul_gflops']:.0f} GFLOP/s)"] = {
@@ -308,7 +315,7 @@ def print_sizing(machine: Machine | None = None) -> None:
     if machine is not None:
         ms.insert(0, machine)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:,.2f}".format):
-        print("ESTIMATED (looplab.sizing's model, constants measured by bench/calibrate_sizing.py):")
+        print("ESTIMATED (looplab.course.sizing's model, constants measured by bench/calibrate_sizing.py):")
         print(sizing_table(machines=ms))
         print(f"\nCPU: {CPU_UTILIZATION:.0%} of the measured fp32 matmul rate, {CPU_LAUNCH_S * 1e6:.0f} us a kernel "
               f"launch; GPU: {GPU_UTILIZATION:.0%} of the datasheet's dense 16-bit peak, {GPU_LAUNCH_S * 1e6:.0f} us "

@@ -1,8 +1,8 @@
 """The lessons' measured times and memory: one recorded file, quoted by every document that needs them.
 
-    python -m looplab.coursetimes --record build/course/workshop --setting "2 cores, make science"
-    python -m looplab.coursetimes --write-docs        # rewrite the quoted blocks from the file
-    python -m looplab.coursetimes                     # print the table
+    python -m looplab.course.times --record build/course/workshop --setting "2 cores, make science"
+    python -m looplab.course.times --write-docs        # rewrite the quoted blocks from the file
+    python -m looplab.course.times                     # print the table
 
 :func:`record` reads a dry run's ``summary.csv`` (``python -m looplab.course``; every lesson, all
 ``ok``) into ``looplab/assets/lesson_times.json``, one entry per scale. The README, the instructor
@@ -24,10 +24,13 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .course import REFERENCE_FLOPS
+from .dryrun import REFERENCE_FLOPS
 
-ASSET = Path(__file__).resolve().parent / "assets" / "lesson_times.json"
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["ASSET", "ROOT", "LESSONS", "DOCS", "BLOCK", "ORDER", "load", "record", "table", "lesson_phrase",
+           "render", "stale", "write_docs", "main"]
+
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "lesson_times.json"
+ROOT = Path(__file__).resolve().parents[3]
 LESSONS = ("00", "01", "02", "03", "04", "05")
 # Where the blocks are, relative to the repository root (lesson notebooks: their header cell).
 DOCS = ("README.md", "instructors/workshop_plan.md", "lessons/03_an_llm_runs_the_experiments.ipynb",
@@ -69,7 +72,7 @@ def record(out_dir: Path, setting: str, path: Path = ASSET, date: str | None = N
                              "seconds_at_reference": float(r["seconds_at_reference"]),
                              "verdicts": int(r["verdicts"]), "must_hold_failed": int(r["must_hold_failed"])}
                          for n, r in sorted(got.items())}}
-    data = {"about": "Measured by python -m looplab.course and recorded by python -m looplab.coursetimes "
+    data = {"about": "Measured by python -m looplab.course and recorded by python -m looplab.course.times "
                      "--record; the README, the day plan and the lesson headers quote it (--write-docs).",
             "runs": {**load(path), scales.pop(): entry}}
     Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
