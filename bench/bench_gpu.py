@@ -50,19 +50,19 @@ def make_steps(cfg, device: str):
     g = torch.Generator().manual_seed(1)
     prec = Precision(device)
 
-    course = build_model(cfg.model_config(), seed=0).to(device).train()
+    course = build_model(cfg.model, seed=0).to(device).train()
     c_opt = make_optimizer(course, cfg)
 
     def course_step():
-        x, y = get_batch(tokens, cfg.batch_size, cfg.block_size, g)
+        x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
         train_step(course, c_opt, to_device(x, device), to_device(y, device), 1e-3, cfg.grad_clip, prec)
 
-    ref = nanogpt_model(cfg.model_config()).to(device).train()
+    ref = nanogpt_model(cfg.model).to(device).train()
     r_opt = make_optimizer(ref, cfg)
     r_prec = Precision(device)
 
     def reference_step():
-        x, y = get_batch(tokens, cfg.batch_size, cfg.block_size, g)
+        x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
         x, y = to_device(x, device), to_device(y, device)
         with r_prec.autocast():
             logits = ref(x).logits
@@ -124,9 +124,9 @@ def main(argv=None) -> int:
             c_ms.append(round_ms(course, a.steps, a.device))
             r_ms.append(round_ms(reference, a.steps, a.device))
         c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
-        fl = flops_per_token(cfg.model_config()) * batch * cfg.block_size
+        fl = flops_per_token(cfg.model) * batch * cfg.model.block_size
         row = {"batch": batch, "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3),
-               "course_tokens_per_s": round(batch * cfg.block_size / (c / 1e3)),
+               "course_tokens_per_s": round(batch * cfg.model.block_size / (c / 1e3)),
                "course_mfu": round(fl / (c / 1e3) / pk.flops, 4), "course_mfu_vs_measured_matmul": round(fl / (c / 1e3) / big, 4)}
         rows.append(row)
         print(f"batch {batch:4d}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "

@@ -51,10 +51,11 @@ def main(argv=None) -> dict:
     from looplab.config import get_scale
     from looplab.data import default_splits
     from looplab.train import Budget, TrainConfig, bpb_from_loss, train
+    from looplab.model import ModelConfig
 
     sp = default_splits("kjv", 0)
     course = TrainConfig.from_scale(get_scale("workshop"))
-    nano = TrainConfig(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, dropout=0.0,
+    nano = TrainConfig(model=ModelConfig(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0), batch_size=12,
                        lr=1e-3, min_lr_ratio=0.1, beta2=0.99, warmup_frac=100 / 2000,
                        weight_decay=0.1, grad_clip=1.0, eval_batches=20, schedule="cosine")
     print(f"machine: {machine()}; {load_note()}")

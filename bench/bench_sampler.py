@@ -42,9 +42,9 @@ def main(argv=None) -> dict:
     print(f"machine: {machine()}; {load_note()}")
     model = train(cfg, Budget(steps=50), default_splits("kjv", 1_000_000), progress=False,
                   measure_peak=False).model.eval()
-    T = cfg.block_size
+    T = cfg.model.block_size
     n_new = T - 1
-    print(f"model  : {a.scale} scale {cfg.model_config()}, {n_new} new tokens per sample\n")
+    print(f"model  : {a.scale} scale {cfg.model}, {n_new} new tokens per sample\n")
     out = {"machine": machine(), "threads": threads}
     for B in a.batches:
         prompt = torch.full((B, 1), 10, dtype=torch.long)

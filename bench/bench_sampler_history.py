@@ -61,7 +61,7 @@ def main(argv=None) -> dict:
     print(f"machine: {machine()}; {load_note()}")
     model = train(cfg, Budget(steps=50), default_splits("kjv", 1_000_000), progress=False,
                   measure_peak=False).model.eval()
-    n_new = cfg.block_size - 1
+    n_new = cfg.model.block_size - 1
     out = {}
     for B in a.batches:
         greedy = [m.sample_tokens(model, n=B, max_new_tokens=n_new, temperature=0, batch_size=B) for m in (old, new)]

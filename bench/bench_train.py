@@ -98,8 +98,8 @@ def time_steps(model, cfg, steps: int, logits_fn=None, clip: bool = True, update
     model.train()
 
     def step():
-        x, y = get_batch(sp.train, cfg.batch_size, cfg.block_size, g)
-        loss = F.cross_entropy(logits_fn(model, x).reshape(-1, cfg.vocab_size), y.reshape(-1))
+        x, y = get_batch(sp.train, cfg.batch_size, cfg.model.block_size, g)
+        loss = F.cross_entropy(logits_fn(model, x).reshape(-1, cfg.model.vocab_size), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip:
@@ -108,7 +108,7 @@ def time_steps(model, cfg, steps: int, logits_fn=None, clip: bool = True, update
             opt.step()
         return float(loss.detach())
 
-    return cfg.batch_size * cfg.block_size / (ms_per_call(step, steps) / 1e3)
+    return cfg.batch_size * cfg.model.block_size / (ms_per_call(step, steps) / 1e3)
 
 
 def ms_per_call(fn, calls: int, warmup: int = 5) -> float:
@@ -140,7 +140,7 @@ def ablated_step_ms(cfg, without: str, steps: int) -> float:
 
     from looplab.model import build_model, gpt2_logits
 
-    model = build_model(cfg.model_config(), seed=0)
+    model = build_model(cfg.model, seed=0)
     patches = {
         "gelu": (F, "gelu", lambda x, **kw: x),
         "layernorm": (F, "layer_norm", lambda x, *a, **kw: x),
@@ -150,15 +150,15 @@ def ablated_step_ms(cfg, without: str, steps: int) -> float:
     ctx = mock.patch.object(*patches[without]) if without in patches else contextlib.nullcontext()
     with ctx:
         tps = time_steps(model, cfg, steps, gpt2_logits, clip=without != "clip", update=without != "optimizer")
-    return cfg.batch_size * cfg.block_size / tps * 1e3
+    return cfg.batch_size * cfg.model.block_size / tps * 1e3
 
 
 def matmuls_only_ms(cfg, steps: int) -> float:
     """ms for just the step's matmuls (forward, input grads, weight grads) in its shapes and order."""
     import torch
 
-    mc = cfg.model_config()
-    M, d = cfg.batch_size * cfg.block_size, mc.n_embd
+    mc = cfg.model
+    M, d = cfg.batch_size * cfg.model.block_size, mc.n_embd
     shapes = [(d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)] * mc.n_layer + [(d, mc.vocab_size)]
     act = {k: torch.randn(M, k) for k in {i for s in shapes for i in s}}
     ws = [torch.randn(i, o) for i, o in shapes]
@@ -184,7 +184,7 @@ def ablate(cfg, steps: int, rounds: int, peak_fn, fpt: float) -> dict:
             times[k].append(ablated_step_ms(cfg, k, steps))
         print(f"round {r}: " + " | ".join(f"{k or 'full step'} {v[-1]:.2f} ms" for k, v in times.items()), flush=True)
     full = min(times[""])
-    tokens = cfg.batch_size * cfg.block_size
+    tokens = cfg.batch_size * cfg.model.block_size
     print(f"\nfull step {full:.2f} ms = ratio {tokens / (full / 1e3) * fpt / max(peaks):.3f} of the "
           f"{max(peaks) / 1e9:.0f} GFLOP/s matmul peak; a ratio of 0.50 needs "
           f"{tokens * fpt / (0.5 * max(peaks)) * 1e3:.2f} ms")
@@ -219,7 +219,7 @@ def main(argv=None) -> dict:
     from looplab.train import Budget, TrainConfig, train
 
     cfg = TrainConfig.from_scale(get_scale(a.scale))
-    mcfg = cfg.model_config()
+    mcfg = cfg.model
     fpt = flops_per_token(mcfg)
     sp = default_splits("kjv", 2_000_000)
     print(f"machine: {machine()}; {load_note()}")

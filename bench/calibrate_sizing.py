@@ -58,18 +58,18 @@ def time_steps(cfg, steps: int, rounds: int = 5) -> float:
     from looplab.model import build_model
     from looplab.train import make_optimizer, train_step
     tokens = default_splits("kjv", 200_000).train
-    model = build_model(cfg.model_config(), seed=0)
+    model = build_model(cfg.model, seed=0)
     model.train()
     opt = make_optimizer(model, cfg)
     g = torch.Generator().manual_seed(1)
     for _ in range(5):
-        x, y = get_batch(tokens, cfg.batch_size, cfg.block_size, g)
+        x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
         train_step(model, opt, x, y, 1e-3, cfg.grad_clip)
     per = []
     for _ in range(rounds):
         t0 = time.perf_counter()
         for _ in range(steps):
-            x, y = get_batch(tokens, cfg.batch_size, cfg.block_size, g)
+            x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
             train_step(model, opt, x, y, 1e-3, cfg.grad_clip)
         per.append((time.perf_counter() - t0) / steps)
     return sorted(per)[len(per) // 2]
@@ -79,7 +79,7 @@ def time_decode(cfg, docs: int = 256, new: int = 64) -> float:
     """Seconds per decode step (one new byte for a batch of ``docs``) of the course's sampler."""
     from looplab.model import build_model
     from looplab.sample import sample_tokens
-    model = build_model(cfg.model_config(), seed=0).eval()
+    model = build_model(cfg.model, seed=0).eval()
     sample_tokens(model, docs, 8, seed=0)           # warm-up (and the KV buffer)
     t0 = time.perf_counter()
     sample_tokens(model, docs, new, seed=0)
@@ -127,13 +127,13 @@ def main(argv=None) -> int:
     # and each step time is brought to the run's median rate before the fit.
     rows = []
     for name, cfg in _configs().items():
-        m = cfg.model_config()
-        fl = flops_per_token(m) * cfg.batch_size * cfg.block_size
+        m = cfg.model
+        fl = flops_per_token(m) * cfg.batch_size * cfg.model.block_size
         launches = LAUNCH_KERNELS_PER_LAYER * m.n_layer + LAUNCH_KERNELS_FIXED
         r_i = measure_matmul_flops(repeats=3, seconds=0.3)
         s = time_steps(cfg, a.steps)
         rows.append({"model": name, "n_layer": m.n_layer, "n_embd": m.n_embd, "batch": cfg.batch_size,
-                     "block": cfg.block_size, "dropout": cfg.dropout, "step_flops": fl, "launches": launches,
+                     "block": cfg.model.block_size, "dropout": cfg.model.dropout, "step_flops": fl, "launches": launches,
                      "matmul_gflops": round(r_i / 1e9, 1), "step_s_raw": s})
     rate = float(np.median([r["matmul_gflops"] for r in rows])) * 1e9
     print(f"{machine()}\nmatmul rate {rate / 1e9:.1f} GFLOP/s (1024-cube fp32, median of the runs), {threads} threads")
@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     from looplab.config import SCALES
     cfg04 = chain_train_config(ChainConfig.from_scale(SCALES["workshop"]), seed=0)
     dec = time_decode(cfg04)
-    m04 = cfg04.model_config()
+    m04 = cfg04.model
     dec_flops = flops_per_token(m04, training=False) * 256
     print(f"decode step (04 chain model, batch 256): {dec * 1e3:.2f} ms ({dec_flops / dec / 1e9:.1f} GFLOP/s)")
     out = {"machine": machine(), "threads": threads, "matmul_gflops": round(rate / 1e9, 1),

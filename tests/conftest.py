@@ -20,3 +20,11 @@ def repo_root() -> Path:
 def _threads():
     from looplab.config import set_threads
     set_threads()
+
+
+@pytest.fixture(autouse=True)
+def _no_setup_yet(monkeypatch):
+    """Each test starts as a fresh kernel does: no setup() has run, so looplab.config.default_device()
+    decides by device_name() until the test calls setup() (which is then undone after it)."""
+    from looplab import config
+    monkeypatch.setattr(config, "_SESSION", [])

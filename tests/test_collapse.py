@@ -14,6 +14,7 @@ from looplab import collapse as C
 from looplab import textmetrics as tm
 from looplab.collapse.store import atomic_write_jsonl
 from looplab.files import atomic_write_json
+from looplab.train import TrainConfig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,8 +209,8 @@ def splits():
 
 
 def _tiny(**kw) -> C.ChainConfig:
-    base = dict(generations=2, steps=6, docs=8, doc_bytes=48, n_layer=1, n_head=2, n_embd=32, block_size=32,
-                batch_size=4, eval_batches=2, corpus_max_bytes=120_000)
+    base = dict(generations=2, steps=6, docs=8, doc_bytes=48, corpus_max_bytes=120_000,
+                train=TrainConfig.knobs(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, eval_batches=2))
     base.update(kw)
     return C.ChainConfig(**base)
 
@@ -229,7 +230,7 @@ def test_chain_config_validation():
                                                  SCALES["smoke"].synthetic_docs)
     for sc in SCALES.values():   # lesson 04's chain: its own depth, one writer trained longer for every seed
         c = C.ChainConfig.from_scale(sc)
-        assert (c.n_layer, c.gen0_steps, c.gen0_seed) == (sc.chain_layers, sc.chain_gen0_steps, 0)
+        assert (c.train.model.n_layer, c.gen0_steps, c.gen0_seed) == (sc.chain_layers, sc.chain_gen0_steps, 0)
         assert sc.chain_gen0_steps >= sc.generation_steps
 
 

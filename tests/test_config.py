@@ -241,3 +241,17 @@ def test_memory_limit_from_cgroup_files_and_jupyterhub(tmp_path, files, own, env
         assert got is None
     else:
         assert got[0] == want and says in got[1], got
+
+
+def test_library_functions_use_the_device_setup_decided(monkeypatch):
+    """setup() decides the device once; a library function given none uses it, not $LOOPLAB_DEVICE again."""
+    monkeypatch.delenv("LOOPLAB_DEVICE", raising=False)
+    assert config.current_setup() is None and config.default_device() == config.device_name()
+    s = config.setup(seed=0, scale="smoke", quiet=True)
+    assert config.current_setup() is s
+    monkeypatch.setenv("LOOPLAB_DEVICE", "tpu")            # changed after setup(): no longer read
+    with pytest.raises(ValueError, match="LOOPLAB_DEVICE='tpu'"):
+        config.device_name()
+    assert config.default_device() == s.device
+    from looplab.research.runner import Runner
+    assert Runner(config.get_scale("smoke")).device == s.device

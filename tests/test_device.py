@@ -10,11 +10,11 @@ import looplab.config as config
 from looplab.accel import Precision, exact_fp32, to_device
 from looplab.config import get_scale
 from looplab.data import default_splits, get_batch
-from looplab.model import build_model
+from looplab.model import ModelConfig, build_model
 from looplab.research.runner import Runner
 from looplab.train import TrainConfig, Budget, lm_loss, make_optimizer, train, train_step
 
-CFG = TrainConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, eval_batches=1)
+CFG = TrainConfig(model=ModelConfig(n_layer=1, n_head=2, n_embd=32, block_size=32), batch_size=4, eval_batches=1)
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this test needs a machine WITHOUT CUDA")
 
 
@@ -56,8 +56,6 @@ def test_the_default_device_reaches_torch(monkeypatch, splits):
     torch_cuda_error = (AssertionError, RuntimeError)   # "Torch not compiled with CUDA enabled", or no driver
     with pytest.raises(torch_cuda_error, match="CUDA|cuda"):
         train(CFG, Budget(steps=1), splits, progress=False, measure_peak=False)
-    import looplab.research.runner as runner_mod
-    monkeypatch.setattr(runner_mod, "device_name", lambda: "cuda")
     r = Runner(get_scale("smoke"), data=splits)
     assert r.device == "cuda"
     with pytest.raises(torch_cuda_error, match="CUDA|cuda"):
@@ -104,7 +102,7 @@ def test_cpu_precision_is_the_plain_training_step(splits):
     prec = Precision("cpu")
     assert prec.dtype is None and prec.scaler is None and prec.dtype_name == "float32"
     assert to_device(x, "cpu") is x
-    models = [build_model(CFG.model_config(), seed=5) for _ in range(3)]
+    models = [build_model(CFG.model, seed=5) for _ in range(3)]
     opts = [make_optimizer(m, CFG) for m in models]
     for _ in range(3):
         train_step(models[0], opts[0], x, y, lr=1e-3, grad_clip=1.0)
@@ -134,7 +132,7 @@ def test_the_mixed_precision_branch_trains(splits):
     x, y = get_batch(splits.train, 8, 32, g)
     with prec.autocast():
         assert (x.float() @ torch.ones(32, 2)).dtype == torch.bfloat16
-    model = build_model(CFG.model_config(), seed=6)
+    model = build_model(CFG.model, seed=6)
     opt = make_optimizer(model, CFG)
     losses = [train_step(model, opt, x, y, lr=3e-3, grad_clip=1.0, precision=prec) for _ in range(25)]
     assert losses[-1] < losses[0] - 0.5, losses

@@ -15,7 +15,7 @@ from looplab.collapse import ChainConfig, run_chain
 from looplab.data import decode_tokens, default_splits
 from looplab.model import ModelConfig, build_model
 from looplab.ngram import NGramLM
-from looplab.train import lm_loss
+from looplab.train import TrainConfig, lm_loss
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,9 @@ def test_self_grader_needs_a_model_and_on_model_binds_the_writer(splits):
     g = gr.SelfGrader()
     with pytest.raises(RuntimeError, match="on_model=grader.bind"):
         g(["abc"])
-    cfg = ChainConfig(generations=2, steps=4, docs=4, doc_bytes=24, n_layer=1, n_head=2, n_embd=32,
-                      block_size=32, batch_size=4, eval_batches=1, corpus_max_bytes=400_000)
+    cfg = ChainConfig(generations=2, steps=4, docs=4, doc_bytes=24, corpus_max_bytes=400_000,
+                      train=TrainConfig.knobs(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4,
+                                              eval_batches=1))
     seen = []
     def bind(model, k):
         seen.append((k, model))
@@ -169,8 +170,9 @@ def test_top_fraction():
 
 
 def test_filters_plug_into_the_chain(splits, real_text):
-    cfg = ChainConfig(generations=2, steps=8, docs=12, doc_bytes=48, n_layer=1, n_head=2, n_embd=32,
-                      block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+    cfg = ChainConfig(generations=2, steps=8, docs=12, doc_bytes=48, corpus_max_bytes=400_000,
+                      train=TrainConfig.knobs(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4,
+                                              eval_batches=2))
     ng = gr.NGramGrader(real_text, order=4)
     sel = gr.TopFraction(ng, keep=0.25)
     ch = run_chain(cfg, select=sel, data=splits, progress=False, device="cpu")
@@ -186,8 +188,8 @@ def test_filters_plug_into_the_chain(splits, real_text):
     assert repr(sel) == "TopFraction(ngram4, keep=0.25)"
 
 
-SMALL = dict(generations=2, steps=8, docs=8, doc_bytes=40, n_layer=1, n_head=2, n_embd=32,
-             block_size=32, batch_size=4, eval_batches=2, corpus_max_bytes=400_000)
+SMALL = dict(generations=2, steps=8, docs=8, doc_bytes=40, corpus_max_bytes=400_000,
+             train=TrainConfig.knobs(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, eval_batches=2))
 REPLACE = gr.Strategy("replace", "replace")
 SELF = gr.Strategy("self", "replace", "self")
 NGRAM = gr.Strategy("ngram", "replace", "ngram")
@@ -290,10 +292,10 @@ def test_lesson_chain_uses_the_grading_sizes():
     from looplab.config import SCALES
     for sc in SCALES.values():
         c = gr.lesson_chain(sc, seed=3)
-        assert (c.generations, c.n_layer, c.steps, c.docs, c.seed, c.real_docs, c.batch_size) == (
+        assert (c.generations, c.train.model.n_layer, c.steps, c.docs, c.seed, c.real_docs, c.train.batch_size) == (
             sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3,
             sc.grading_real_docs, sc.grading_batch_size)
-        assert (c.n_embd, c.doc_bytes) == (sc.n_embd, sc.grading_doc_bytes)
+        assert (c.train.model.n_embd, c.doc_bytes) == (sc.n_embd, sc.grading_doc_bytes)
         # one writer (seed 0) for every seed, trained longer; the last generation samples a quarter
         assert (c.gen0_steps, c.gen0_seed, c.writer_seed, c.last_docs) == (
             sc.grading_gen0_steps, 0, 0, sc.grading_docs // 4)
@@ -443,3 +445,16 @@ def test_lesson05_verdicts_require_only_what_the_search_powered(monkeypatch):
     assert [five[c].must_hold for c in five] == [True, False, False, True]         # C2: 79% power at 5 seeds
     table = gr.comparisons_table(t, v)
     assert list(table.index) == ["C1", "C2", "C3", "C4"] and table.loc["C1", "wins"] == "6 of 6"
+
+
+def test_a_chain_stored_before_train_config_was_nested_resumes():
+    """chain.json holds the fingerprint; the one a workshop lesson-05 chain stored when ChainConfig had
+    flat sizes (commit 11f358d) must equal today's, or every stored chain would refuse to resume."""
+    from looplab.config import SCALES
+    stored = {'mode': 'replace', 'steps': 320, 'docs': 512, 'doc_bytes': 128, 'real_frac': 0.5, 'real_docs': 1024,
+              'gen0_steps': 1000, 'gen0_seed': 0, 'last_docs': 128, 'warmup_frac': 0.15, 'temperature': 1.0,
+              'top_p': None, 'top_k': None, 'seed': 1, 'corpus': 'kjv', 'corpus_max_bytes': 0, 'n_layer': 2,
+              'n_head': 4, 'n_embd': 128, 'block_size': 64, 'batch_size': 16, 'eval_batches': 20, 'tail_frac': 0.1}
+    c = gr.lesson_chain(SCALES["workshop"], seed=1)
+    assert c.fingerprint() == stored
+    assert ChainConfig.from_scale(SCALES["workshop"]).fingerprint().get("warmup_frac") is None   # lesson 04: default

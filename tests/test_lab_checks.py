@@ -290,14 +290,14 @@ def test_lab03_choice_by_likelihood_check(tmp_path, monkeypatch):
 
 _LOOP = """
     def my_train(config, steps, train_tokens):
-        model = build_model(config.model_config(), seed=config.seed)
+        model = build_model(config.model, seed=config.seed)
         model.train()
         optimizer = make_optimizer(model, config)
         batches = torch.Generator().manual_seed(config.seed + 1)
         lrs, losses = [], []
         for step in range(steps):
             lr = {lr}
-            x, y = get_batch(train_tokens, config.batch_size, config.block_size, {gen})
+            x, y = get_batch(train_tokens, config.batch_size, config.model.block_size, {gen})
             losses.append(my_train_step(model, optimizer, x, y, lr{clip}))
             lrs.append(lr)
         return lrs, losses

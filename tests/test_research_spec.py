@@ -82,8 +82,8 @@ def test_default_space_holds_each_scales_base(scale):
     cfg = TrainConfig.from_scale(SCALES[scale])
     big = cfg.replace(n_embd=max(space["n_embd"].choices), n_layer=space["n_layer"].high,
                       batch_size=max(space["batch_size"].choices), n_head=1)
-    ratio = (flops_per_token(big.model_config()) * big.batch_size
-             / (flops_per_token(cfg.model_config()) * cfg.batch_size))
+    ratio = (flops_per_token(big.model) * big.batch_size
+             / (flops_per_token(cfg.model) * cfg.batch_size))
     assert 3.0 < ratio <= 4.5
 
 

@@ -149,7 +149,7 @@ def test_sampling_counts_forward_flops_per_byte():
     cfg = TrainConfig.from_scale(SCALES["smoke"])
     w = Work()
     w.add_sampling(cfg, docs=10, doc_bytes=7)
-    assert w.sample_flops == flops_per_token(cfg.model_config(), training=False) * 70 and w.train_flops == 0
+    assert w.sample_flops == flops_per_token(cfg.model, training=False) * 70 and w.train_flops == 0
 
 
 def test_table_and_bad_input():

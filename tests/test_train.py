@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from looplab.data import default_splits, get_batch
-from looplab.model import build_model, flops_per_token
+from looplab.model import ModelConfig, build_model, flops_per_token
 from looplab.train import (Budget, TrainConfig, bpb_from_loss, evaluate, lm_loss, lr_at,
                            make_optimizer, train, train_step)
 
-CFG = TrainConfig(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=8, eval_batches=3, lr=3e-3)
+CFG = TrainConfig(model=ModelConfig(n_layer=2, n_head=2, n_embd=32, block_size=32), batch_size=8, eval_batches=3,
+                  lr=3e-3)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_from_scale_rejects_unknown_override():
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig.from_scale(get_scale("smoke"), learning_rate=1e-3)
     c = TrainConfig.from_scale(get_scale("smoke"), lr=1e-3)
-    assert c.lr == 1e-3 and c.n_embd == get_scale("smoke").n_embd
+    assert c.lr == 1e-3 and c.model.n_embd == get_scale("smoke").n_embd
 
 
 def test_lr_schedule_shape():
@@ -69,7 +70,7 @@ def test_inline_step_matches_library_step(splits):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     x, y = get_batch(splits.train, 4, 32, g)
-    m1, m2 = build_model(CFG.model_config(), seed=0), build_model(CFG.model_config(), seed=0)
+    m1, m2 = build_model(CFG.model, seed=0), build_model(CFG.model, seed=0)
     o1, o2 = make_optimizer(m1, CFG), make_optimizer(m2, CFG)
     l1 = train_step(m1, o1, x, y, lr=1e-3, grad_clip=1.0)
     # inline version
@@ -87,7 +88,7 @@ def test_inline_step_matches_library_step(splits):
 
 
 def test_untrained_loss_near_uniform(splits):
-    m = build_model(CFG.model_config(), seed=0)
+    m = build_model(CFG.model, seed=0)
     loss = evaluate(m, splits.val, 8, 32, batches=2)
     assert abs(loss - math.log(256)) < 0.3
 
@@ -97,7 +98,7 @@ def test_train_learns_and_reports(splits):
     assert r.steps == 60 and r.tokens == 60 * 8 * 32
     assert r.val_loss < math.log(256) - 1.5  # well below the uniform 5.55 nats
     assert r.val_bpb == pytest.approx(r.val_loss / math.log(2))
-    assert r.flops == pytest.approx(flops_per_token(CFG.model_config()) * r.tokens)
+    assert r.flops == pytest.approx(flops_per_token(CFG.model) * r.tokens)
     assert r.tokens_per_s > 0 and 0 < r.mfu < 1.0   # a share of the measured matmul peak
     assert r.history[0]["lr"] == 0.0 and len(r.history) == 60
     d = r.to_dict()
@@ -125,3 +126,17 @@ def test_train_tokens_need_val(splits):
         train(CFG, Budget(steps=1), train_tokens=splits.train, progress=False)
     with pytest.raises(TypeError, match="Budget"):
         train(CFG, 10, splits)
+
+
+def test_train_config_holds_the_model_config_and_takes_knobs_flat():
+    c = TrainConfig.knobs(n_layer=3, n_head=2, n_embd=32, lr=1e-3)
+    assert isinstance(c.model, ModelConfig) and (c.model.n_layer, c.model.n_embd, c.lr) == (3, 32, 1e-3)
+    d = c.to_dict()
+    assert list(d) == list(TrainConfig.knob_names()) and d["n_layer"] == 3 and "model" not in d
+    assert TrainConfig.knobs(**d) == c                       # the flat record round-trips
+    wider = c.replace(n_embd=64, batch_size=4)
+    assert (wider.model.n_embd, wider.model.n_layer, wider.batch_size, c.model.n_embd) == (64, 3, 4, 32)
+    with pytest.raises(TypeError, match="knobs"):
+        TrainConfig(model={"n_layer": 2})
+    with pytest.raises(ValueError, match="n_head=3 must divide n_embd=32"):
+        c.replace(n_head=3)

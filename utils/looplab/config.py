@@ -306,8 +306,25 @@ class Setup:
         return f"Setup(scale={self.scale.name!r}, device={self.device!r}, seed={self.seed}, threads={self.threads})"
 
 
+_SESSION: list[Setup] = []   # the Setup of this process's last setup() call
+
+
+def current_setup() -> Setup | None:
+    """The :class:`Setup` this process's last :func:`setup` call decided (``None`` before any)."""
+    return _SESSION[-1] if _SESSION else None
+
+
+def default_device() -> str:
+    """The device a library function uses when it is given none: the one :func:`setup` decided, so a
+    notebook decides it once; before any ``setup()``, :func:`device_name` decides."""
+    s = current_setup()
+    return s.device if s is not None else device_name()
+
+
 def setup(seed: int = 0, scale: str | None = None, quiet: bool = False) -> Setup:
-    """Run first in every notebook: choose scale and device, seed everything, set threads, report."""
+    """Run first in every notebook: choose scale and device, seed everything, set threads, report.
+    The :class:`Setup` it returns is also this process's (:func:`current_setup`): library functions
+    given no ``device`` use its device (:func:`default_device`)."""
     sc = get_scale(scale)
     dev = device_name()
     threads, why = thread_budget()
@@ -328,7 +345,9 @@ def setup(seed: int = 0, scale: str | None = None, quiet: bool = False) -> Setup
         print(f"device  : {dev}" + (f"  ({threads} CPU threads: {why})" if dev == "cpu" else ""))
         print(f"seed    : {seed}")
         print("versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
-    return Setup(scale=sc, device=dev, seed=seed, threads=threads, threads_reason=why)
+    made = Setup(scale=sc, device=dev, seed=seed, threads=threads, threads_reason=why)
+    _SESSION[:] = [made]
+    return made
 
 
 def scale_table():

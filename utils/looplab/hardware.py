@@ -94,15 +94,15 @@ def measure_matmul_flops(n: int = 1024, repeats: int = 5, device: str | None = N
                          dtype: str = "float32", seconds: float = 0.5) -> float:
     """Best achieved FLOP/s of an ``n x n @ n x n`` matmul on ``device`` (2 n^3 FLOPs each).
 
-    ``device`` default: :func:`looplab.config.device_name`, where the course trains.
+    ``device`` default: :func:`looplab.config.default_device` (the device setup() decided), where the course trains.
 
     Runs ``repeats`` timed rounds of at least ``seconds`` each and keeps the fastest round, so a
     brief hiccup from another process does not lower the figure much.
     """
     import torch
 
-    from .config import device_name
-    device = device or device_name()
+    from .config import default_device
+    device = device or default_device()
     if n < 16:
         raise ValueError(f"n={n} is too small to measure a matmul rate; use n >= 16 (default 1024).")
     if str(device).startswith("cuda") and n < GPU_MIN_MATMUL_N:
@@ -144,8 +144,8 @@ def peak(device: str | None = None, dtype: str = "float32") -> Peak:
     CUDA in a 16-bit dtype: the datasheet's dense figure for this GPU when :data:`DENSE_16BIT` knows
     it, else a measured n = 8192 matmul. Anything else: a measured matmul (cached per process).
     """
-    from .config import device_name
-    return _peak(device or device_name(), dtype)
+    from .config import default_device
+    return _peak(device or default_device(), dtype)
 
 
 def peak_flops(device: str | None = None, dtype: str = "float32") -> float:

@@ -29,16 +29,19 @@ from .model import ModelConfig, build_model, flops_per_token, n_params
 SCHEDULES = ("cosine", "linear", "constant")
 
 
+MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig))   # the knobs that go to the model
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Model sizes and optimisation settings of one run (everything but the budget and data)."""
+    """One run's model (a :class:`looplab.model.ModelConfig`, where its sizes are declared) and how it
+    trains (everything but the budget and the data).
 
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    vocab_size: int = 256
-    dropout: float = 0.0
+    ``TrainConfig(model=ModelConfig(n_layer=2), lr=1e-3)`` builds one. A search (lesson 03) sees every
+    setting as one flat knob, the model's sizes included: :meth:`knobs`, :meth:`replace`,
+    :meth:`from_scale` and :meth:`to_dict` take and give them by name (``n_layer``, ``lr``, ...)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
     batch_size: int = 12
     lr: float = 2e-3
     warmup_frac: float = 0.05     # share of the budget spent warming up linearly from 0
@@ -53,7 +56,9 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        self.model_config()  # validates the sizes
+        if not isinstance(self.model, ModelConfig):
+            raise TypeError(f"model must be a looplab.model.ModelConfig, got {type(self.model).__name__} "
+                            f"(flat sizes go through TrainConfig.knobs(n_layer=..., ...))")
         checks = [
             ("batch_size", self.batch_size, 1, 1 << 16, int), ("eval_batches", self.eval_batches, 1, 10_000, int),
             ("eval_every", self.eval_every, 0, 10**9, int), ("seed", self.seed, 0, 2**63 - 1, int),
@@ -70,26 +75,36 @@ class TrainConfig:
             raise ValueError(f"schedule={self.schedule!r} is not a schedule; choose one of {SCHEDULES}.")
 
     @classmethod
-    def from_scale(cls, scale, **overrides) -> "TrainConfig":
-        """The lesson-02 run of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
-        kw = dict(n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
-                  block_size=scale.block_size, batch_size=scale.batch_size, eval_batches=scale.eval_batches)
-        names = {f.name for f in fields(cls)}
-        bad = set(overrides) - names
-        if bad:
-            raise ValueError(f"unknown TrainConfig field(s) {sorted(bad)}; the fields are {sorted(names)}.")
-        kw.update(overrides)
-        return cls(**kw)
+    def knob_names(cls) -> tuple:
+        """Every knob by name, in :meth:`to_dict`'s order: the model's sizes, then the training settings."""
+        return MODEL_FIELDS + tuple(f.name for f in fields(cls) if f.name != "model")
 
-    def model_config(self) -> ModelConfig:
-        return ModelConfig(n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
-                           block_size=self.block_size, vocab_size=self.vocab_size, dropout=self.dropout)
+    @classmethod
+    def knobs(cls, **knobs) -> "TrainConfig":
+        """A config from flat knobs (``n_layer=2, lr=1e-3``): defaults for the rest."""
+        return cls().replace(**knobs)
+
+    @classmethod
+    def from_scale(cls, scale, **overrides) -> "TrainConfig":
+        """The lesson-02 run of a :class:`looplab.config.Scale` profile (flat ``overrides`` win)."""
+        base = cls(model=ModelConfig.from_scale(scale), batch_size=scale.batch_size,
+                   eval_batches=scale.eval_batches)
+        return base.replace(**overrides)
 
     def replace(self, **changes) -> "TrainConfig":
-        return replace(self, **changes)
+        """A copy with flat knobs changed: a model size goes to ``model``, the rest to the training settings."""
+        bad = set(changes) - set(self.knob_names()) - {"model"}
+        if bad:
+            raise ValueError(f"unknown TrainConfig field(s) {sorted(bad)}; the fields are {sorted(self.knob_names())}.")
+        sizes = {k: changes.pop(k) for k in list(changes) if k in MODEL_FIELDS}
+        model = changes.pop("model", self.model)
+        return replace(self, model=replace(model, **sizes) if sizes else model, **changes)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Every knob, flat: the model's sizes, then the training settings."""
+        d = asdict(self.model)
+        d.update((k, v) for k, v in asdict(self).items() if k != "model")
+        return d
 
 
 @dataclass(frozen=True)
@@ -280,14 +295,14 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     ``val_tokens`` (1-D long tensors); else the named ``corpus`` (first ``corpus_max_bytes``
     bytes, 0 = all) split by :func:`looplab.data.make_splits`. The sealed test split is never
     read here. ``progress`` shows a tqdm bar; ``live_plot`` redraws a loss curve in a notebook.
-    ``device`` default: :func:`looplab.config.device_name` (cuda -> mps -> cpu). On CUDA the
+    ``device`` default: :func:`looplab.config.default_device` (the device setup() decided) (cuda -> mps -> cpu). On CUDA the
     run uses mixed precision (:class:`looplab.accel.Precision`) and MFU is against the GPU's dense
     peak in that precision (:func:`looplab.hardware.peak`: its datasheet, or a large measured matmul).
     """
     import torch
 
     from .accel import Precision, to_device
-    from .config import device_name
+    from .config import default_device
     from .data import Splits, default_splits, get_batch
     from .hardware import peak
 
@@ -306,11 +321,11 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     else:
         sp = default_splits(corpus, corpus_max_bytes)
         train_tokens, val_tokens, corpus_name = sp.train, sp.val, sp.name
-    if int(train_tokens.max()) >= config.vocab_size:
-        raise ValueError(f"token id {int(train_tokens.max())} >= vocab_size={config.vocab_size}.")
-    dev = device or device_name()
+    if int(train_tokens.max()) >= config.model.vocab_size:
+        raise ValueError(f"token id {int(train_tokens.max())} >= vocab_size={config.model.vocab_size}.")
+    dev = device or default_device()
     prec = Precision(dev)
-    mcfg = config.model_config()
+    mcfg = config.model
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # dropout draws, if any
@@ -321,7 +336,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
         opt = make_optimizer(model, config)
         g = torch.Generator().manual_seed(config.seed + 1)  # the batch stream
         fpt = flops_per_token(mcfg)
-        tok_per_step = config.batch_size * config.block_size
+        tok_per_step = config.batch_size * config.model.block_size
 
         bar = None
         if progress:
@@ -341,7 +356,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
                 break
             lr = lr_at(frac, config.lr, config.warmup_frac, config.schedule, config.min_lr_ratio)
             t0 = time.perf_counter()
-            x, y = get_batch(train_tokens, config.batch_size, config.block_size, g)
+            x, y = get_batch(train_tokens, config.batch_size, config.model.block_size, g)
             loss = train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec)
             train_time += time.perf_counter() - t0
             step += 1
@@ -352,7 +367,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             history.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
             if config.eval_every and step % config.eval_every == 0:
                 te = time.perf_counter()
-                vl = evaluate(model, val_tokens, config.batch_size, config.block_size, config.eval_batches, seed=0)
+                vl = evaluate(model, val_tokens, config.batch_size, config.model.block_size, config.eval_batches, seed=0)
                 eval_time += time.perf_counter() - te
                 val_history.append({"step": step, "tokens": step * tok_per_step, "val_loss": vl})
                 if plot:
@@ -367,7 +382,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             bar.close()
 
         te = time.perf_counter()
-        val_loss = evaluate(model, val_tokens, config.batch_size, config.block_size, config.eval_batches, seed=0)
+        val_loss = evaluate(model, val_tokens, config.batch_size, config.model.block_size, config.eval_batches, seed=0)
         eval_time += time.perf_counter() - te
         if not val_history or val_history[-1]["step"] != step:
             val_history.append({"step": step, "tokens": step * tok_per_step, "val_loss": val_loss})

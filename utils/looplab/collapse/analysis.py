@@ -10,7 +10,7 @@ import numpy as np
 from ..checks import whole
 from .chain import ChainResult
 from .chain_config import ChainConfig, chain_train_config
-from ..config import device_name
+from ..config import default_device
 from ..data import decode_tokens, default_splits
 from .documents import Doc, docs_to_tokens, real_docs
 
@@ -69,7 +69,7 @@ def synthetic_fraction_sweep(fractions: Sequence[float], synthetic: Sequence[Doc
     from ..train import train, Budget
 
     c = config
-    device = device or device_name()
+    device = device or default_device()
     total = whole("total_docs", total_docs if total_docs is not None else 4 * c.docs, 1)
     fr = [float(f) for f in fractions]
     for f in fr:

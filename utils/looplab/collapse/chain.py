@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import textmetrics as tm
 from .chain_config import SAMPLING_FIELDS, ChainConfig, Select, chain_train_config
-from ..config import device_name
+from ..config import default_device
 from ..data import decode_tokens, default_splits
 from .documents import Doc, docs_to_tokens, provenance_counts, real_docs, weights_hash
 from .store import ChainStore
@@ -50,7 +50,7 @@ class ChainResult:
         if self.root is None:
             raise ValueError("this chain was run without a folder; pass out_dir and save_models=True")
         from ..model import build_model
-        model = build_model(chain_train_config(self.config, 0).model_config())   # the sizes' one home
+        model = build_model(self.config.train.model)
         model.load_state_dict(ChainStore(self.root).load_state_dict(k))
         return model.eval()
 
@@ -78,7 +78,7 @@ def run_chain(config: ChainConfig, out_dir: str | Path | None = None, *, select:
     from tqdm.auto import tqdm
 
     c = config
-    device = device or device_name()
+    device = device or default_device()
     t_start = time.perf_counter()
     splits = data if data is not None else default_splits(c.corpus, c.corpus_max_bytes)
     train_text, val_tokens = decode_tokens(splits.train), splits.val
@@ -194,9 +194,9 @@ def _train_generation(c: ChainConfig, k: int, real_train: list[Doc], train_text:
         train_docs = real_docs(train_text, n_mix, c.doc_bytes, seed=c.seed * 1000 + k,
                                source=c.corpus) + prev
     tokens = docs_to_tokens(train_docs, seed=(c.writer_seed if k == 0 else c.seed) * 1000 + k)
-    if len(tokens) < c.block_size + 2:
+    if len(tokens) < c.train.model.block_size + 2:
         raise ValueError(f"generation {k}: only {len(tokens)} training bytes left (select kept "
-                         f"{len(prev)} docs); need more than block_size={c.block_size}")
+                         f"{len(prev)} docs); need more than block_size={c.train.model.block_size}")
     # --- 2. train a fresh model, measure it on REAL held-out text --------------------------
     steps = c.gen0_steps if k == 0 and c.gen0_steps is not None else c.steps
     res = train(chain_train_config(c, seed=(c.writer_seed if k == 0 else c.seed) * 1000 + k), Budget(steps=steps),

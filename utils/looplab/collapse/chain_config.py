@@ -3,9 +3,10 @@ chain and checked when it resumes, and the training config every generation uses
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from ..checks import choice, whole
+from ..train import TrainConfig
 from .documents import Doc
 
 CHAIN_MODES = ("replace", "accumulate", "accumulate-subsample", "mix", "real")
@@ -35,8 +36,9 @@ class ChainConfig:
     one generation-0 model and differ in what it samples and in everything after it.
     ``last_docs``: documents the last generation samples when it is not generation 0 (``None``:
     ``docs``); nothing trains on them, they only measure its text, so fewer are enough.
-    ``warmup_frac``: the share of each generation's steps spent warming the learning rate up
-    (``None``: :class:`looplab.train.TrainConfig`'s default).
+    ``train``: every generation's model and training settings, a :class:`looplab.train.TrainConfig`
+    (its ``seed`` is not used: generation k trains with a seed of its own, :func:`chain_train_config`).
+    :meth:`from_scale` takes its knobs flat (``n_layer=2, warmup_frac=0.15``).
     """
 
     mode: str = "replace"
@@ -49,33 +51,27 @@ class ChainConfig:
     gen0_steps: int | None = None      # generation 0's training steps (None: steps)
     gen0_seed: int | None = None       # generation 0's training seed (None: seed)
     last_docs: int | None = None       # documents sampled by the last generation (None: docs)
-    warmup_frac: float | None = None   # every generation's learning-rate warm-up share (None: TrainConfig's)
     temperature: float = 1.0
     top_p: float | None = None
     top_k: int | None = None
     seed: int = 0
     corpus: str = "kjv"
     corpus_max_bytes: int = 0
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
-    block_size: int = 64
-    batch_size: int = 12
-    eval_batches: int = 20             # real val batches per val_bpb (the same batches every generation)
+    train: TrainConfig = field(default_factory=TrainConfig)   # model and training of every generation
     tail_frac: float = 0.1             # the rare band: rarest real words making up this share of the text
 
     def __post_init__(self):
         choice("mode", self.mode, CHAIN_MODES)
+        if not isinstance(self.train, TrainConfig):
+            raise TypeError(f"train must be a looplab.train.TrainConfig, got {type(self.train).__name__}")
         for name, lo in (("generations", 1), ("steps", 1), ("docs", 1), ("doc_bytes", 1), ("seed", 0),
-                         ("eval_batches", 1), ("batch_size", 1), ("corpus_max_bytes", 0)):
+                         ("corpus_max_bytes", 0)):
             whole(name, getattr(self, name), lo)
         if self.real_docs is not None:
             whole("real_docs", self.real_docs, 0)
         if self.mode == "accumulate-subsample" and self.real_docs == 0:
             raise ValueError("mode='accumulate-subsample' subsamples documents, so it needs real_docs >= 1 "
                              "(real_docs=0 trains generation 0 on the whole text as one document)")
-        if self.warmup_frac is not None and not (0.0 <= self.warmup_frac < 1.0):
-            raise ValueError(f"warmup_frac={self.warmup_frac!r} must lie in [0, 1) (or None for the training default)")
         for name in ("gen0_steps", "gen0_seed", "last_docs"):
             if getattr(self, name) is not None:
                 whole(name, getattr(self, name), 0 if name == "gen0_seed" else 1)
@@ -90,16 +86,18 @@ class ChainConfig:
 
     @classmethod
     def from_scale(cls, scale, **overrides) -> "ChainConfig":
-        """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win).
+        """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win; the
+        training's knobs, such as ``n_layer`` or ``warmup_frac``, go to ``train``).
 
-        ``chain_layers`` blocks; generation 0 trains ``chain_gen0_steps`` steps with seed 0 (one
-        writer shared by the chains of every seed: pass ``share_gen0``), later generations
-        ``generation_steps``."""
+        ``chain_layers`` blocks of lesson 02's width, heads and context, at its batch size; generation 0
+        trains ``chain_gen0_steps`` steps with seed 0 (one writer shared by the chains of every seed: pass
+        ``share_gen0``), later generations ``generation_steps``."""
+        knobs = {k: overrides.pop(k) for k in list(overrides) if k in TrainConfig.knob_names() and k != "seed"}
+        train = overrides.pop("train", TrainConfig.from_scale(scale, n_layer=scale.chain_layers))
         kw = dict(generations=scale.generations, steps=scale.generation_steps, docs=scale.synthetic_docs,
                   gen0_steps=scale.chain_gen0_steps, gen0_seed=0,
                   doc_bytes=scale.doc_bytes, corpus_max_bytes=scale.corpus_max_bytes,
-                  n_layer=scale.chain_layers, n_head=scale.n_head, n_embd=scale.n_embd,
-                  block_size=scale.block_size, batch_size=scale.batch_size, eval_batches=scale.eval_batches)
+                  train=train.replace(**knobs))
         kw.update(overrides)
         return cls(**kw)
 
@@ -109,12 +107,17 @@ class ChainConfig:
         return self.seed if self.gen0_seed is None else self.gen0_seed
 
     def fingerprint(self) -> dict:
-        """The config as stored with the chain; ``generations`` is left out so a chain can be extended."""
-        d = asdict(self)
-        d.pop("generations")
-        for key in ("gen0_steps", "gen0_seed", "last_docs", "warmup_frac"):
+        """The config as stored with the chain, flat; ``generations`` is left out so a chain can be
+        extended. The training's sizes are always there; its other settings only where they differ
+        from :class:`~looplab.train.TrainConfig`'s defaults (chains stored before ``train`` held them
+        resume unchanged)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("generations", "train")}
+        for key in ("gen0_steps", "gen0_seed", "last_docs"):
             if d[key] is None:           # chains stored before these fields existed resume unchanged
                 d.pop(key)
+        t, default = self.train.to_dict(), TrainConfig().to_dict()
+        d.update((k, t[k]) for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "eval_batches"))
+        d.update((k, v) for k, v in t.items() if k not in d and k != "seed" and v != default[k])
         return d
 
     @property
@@ -130,9 +133,6 @@ class ChainConfig:
         return s + f"-s{self.seed}"
 
 
-def chain_train_config(c: ChainConfig, seed: int):
-    """The :class:`looplab.train.TrainConfig` every generation of chain ``c`` trains with."""
-    from ..train import TrainConfig
-    extra = {} if c.warmup_frac is None else {"warmup_frac": c.warmup_frac}
-    return TrainConfig(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, block_size=c.block_size,
-                       batch_size=c.batch_size, eval_batches=c.eval_batches, seed=seed, **extra)
+def chain_train_config(c: ChainConfig, seed: int) -> TrainConfig:
+    """The :class:`looplab.train.TrainConfig` a generation of chain ``c`` trains with: ``c.train`` with ``seed``."""
+    return c.train.replace(seed=seed)

@@ -143,8 +143,8 @@ def checks(network: bool | None = None) -> list[Check]:
 
 def training_device() -> str:
     """Where training runs here, in words: the device, its precision, and the peak MFU is measured against."""
-    from ..config import device_name
-    dev = device_name()
+    from ..config import default_device
+    dev = default_device()
     if dev == "cuda":
         from ..accel import Precision
         from ..hardware import cuda_device_name, peak

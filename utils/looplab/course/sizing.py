@@ -136,17 +136,17 @@ class Work:
     def add_training(self, cfg, steps: float, runs: float = 1.0, evals: float = 1.0) -> None:
         """``runs`` runs of ``steps`` optimizer steps of TrainConfig ``cfg``, ``evals`` val estimates each."""
         from ..model import flops_per_token
-        m = cfg.model_config()
-        tokens = cfg.batch_size * cfg.block_size
+        m = cfg.model
+        tokens = cfg.batch_size * cfg.model.block_size
         fwd_eval = flops_per_token(m, training=False) * tokens * cfg.eval_batches * evals
         self.train_flops += runs * (flops_per_token(m) * tokens * steps + fwd_eval)
-        per_layer = LAUNCH_KERNELS_PER_LAYER + (DROPOUT_KERNELS_PER_LAYER if cfg.dropout > 0 else 0)
+        per_layer = LAUNCH_KERNELS_PER_LAYER + (DROPOUT_KERNELS_PER_LAYER if cfg.model.dropout > 0 else 0)
         self.launches += runs * steps * (per_layer * m.n_layer + LAUNCH_KERNELS_FIXED)
 
     def add_sampling(self, cfg, docs: float, doc_bytes: int, batch: int = 256, runs: float = 1.0) -> None:
         """``runs`` x ``docs`` samples of ``doc_bytes`` bytes from TrainConfig ``cfg``'s model (KV cache)."""
         from ..model import flops_per_token
-        m = cfg.model_config()
+        m = cfg.model
         self.sample_flops += runs * flops_per_token(m, training=False) * docs * doc_bytes
         self.launches += runs * math.ceil(docs / batch) * doc_bytes * (DECODE_KERNELS_PER_LAYER * m.n_layer + 10)
 
@@ -182,8 +182,8 @@ def lesson02_run_flops(scale: Scale) -> dict:
     from ..model import flops_per_token, matmul_params
     from ..train import TrainConfig
     cfg = TrainConfig.from_scale(scale)
-    mcfg = cfg.model_config()
-    tokens = scale.train_steps * cfg.batch_size * cfg.block_size
+    mcfg = cfg.model
+    tokens = scale.train_steps * cfg.batch_size * cfg.model.block_size
     return {"flops": flops_per_token(mcfg) * tokens, "n_params": matmul_params(mcfg), "tokens": tokens,
             "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
 
@@ -278,14 +278,14 @@ def sizing_table(scales=SCALE_NAMES, machines: list[Machine] | None = None):
 
 
 def this_machine() -> Machine:
-    """The device training uses here (:func:`looplab.config.device_name`), to size for.
+    """The device training uses here (:func:`looplab.config.default_device`), to size for.
 
     A CUDA GPU: its dense peak in the training dtype (:func:`looplab.hardware.peak`: datasheet or large
     matmul) at the GPU constants; a CPU (or MPS): its measured fp32 matmul rate at the CPU constants.
     """
-    from ..config import device_name
+    from ..config import default_device
     from ..hardware import cuda_device_name, peak
-    dev = device_name()
+    dev = default_device()
     if dev == "cuda":
         from ..accel import Precision
         pk = peak("cuda", Precision("cuda").dtype_name)

