@@ -42,8 +42,8 @@ def _configs():
     for name in ("smoke", "workshop"):
         s = SCALES[name]
         out[f"{name}/02 lesson model"] = TrainConfig.from_scale(s)
-        out[f"{name}/03 experiment"] = TrainConfig.from_scale(s, **dict(s.experiment_ref))
-        out[f"{name}/03 experiment, base"] = TrainConfig.from_scale(s, **dict(s.experiment_base))
+        out[f"{name}/03 experiment"] = TrainConfig.from_scale(s, **dict(s.loop.experiment_ref))
+        out[f"{name}/03 experiment, base"] = TrainConfig.from_scale(s, **dict(s.loop.experiment_base))
         out[f"{name}/04 chain"] = chain_train_config(ChainConfig.from_scale(s), seed=0)
         out[f"{name}/05 chain"] = chain_train_config(lesson_chain(s), seed=0)
     return out
@@ -96,7 +96,7 @@ def time_llm(calls: int = 4) -> dict:
     t0 = time.perf_counter()
     backend = smollm2()
     load_s = time.perf_counter() - t0
-    base = dict(s.experiment_base)
+    base = dict(s.loop.experiment_base)
     space = default_space(base)
     prop = LLMProposer(backend, k=2.0)
     walls, flops = [], []

@@ -4,7 +4,7 @@
         --generations 3 --strategies real,replace,self,ngram-more,ratio,disc,words --tag main
 
 Runs lesson 05's collapse chains (``looplab.grading.strategies.run_strategies``) for candidate graders on
-seeds DISJOINT from the lesson's (the lesson: writer seed 0, chain seeds 0..grading_seeds-1; here by
+seeds DISJOINT from the lesson's (the lesson: writer seed 0, chain seeds 0..grading.seeds-1; here by
 default writer seed 1 and chain seeds 100+), and writes, per strategy, the last generation's
 paired difference against ``replace`` (positive: the filter ends better on real val text), its
 spread, wins, the exact sign-flip p over these seeds, the recovered share of replace's damage
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--keep", type=float, default=None)
     p.add_argument("--docs", type=int, default=None, help="documents sampled per generation (default: the scale's)")
     p.add_argument("--strategies", default="real,replace,self,ngram-more,ratio,disc,words")
-    p.add_argument("--power-n", type=int, default=None, help="the lesson's seed count (default: grading_seeds)")
+    p.add_argument("--power-n", type=int, default=None, help="the lesson's seed count (default: scale.grading.seeds)")
     p.add_argument("--tag", default="main")
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--power-only", type=Path, default=None,
@@ -147,13 +147,13 @@ def main(argv=None) -> int:
     from looplab.data import default_splits
 
     sc = SCALES[a.scale]
-    keep = a.keep or sc.grading_keep
+    keep = a.keep or sc.grading.keep
     seeds = seeds_arg(a.seeds)
-    n_power = a.power_n or sc.grading_seeds
-    if a.writer_seed == 0 or set(seeds) & set(range(sc.grading_seeds)):
-        print("warning: these seeds overlap the lesson's (writer 0, chains 0..grading_seeds-1)")
-    splits = default_splits("kjv", sc.corpus_max_bytes)
-    chain_splits, grader_tokens = gr.grader_split(splits, frac=sc.grading_grader_frac)
+    n_power = a.power_n or sc.grading.seeds
+    if a.writer_seed == 0 or set(seeds) & set(range(sc.grading.seeds)):
+        print("warning: these seeds overlap the lesson's (writer 0, chains 0..grading.seeds-1)")
+    splits = default_splits("kjv", sc.tiny.corpus_max_bytes)
+    chain_splits, grader_tokens = gr.grader_split(splits, frac=sc.grading.grader_frac)
     grader_text = collapse.decode_tokens(grader_tokens)
     over = dict(generations=a.generations, gen0_seed=a.writer_seed)
     if a.docs:

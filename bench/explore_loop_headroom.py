@@ -8,14 +8,14 @@ Issue 28: lesson 03's loop started from a config bench/tune_experiment_base.py h
 nothing beat it at the experiment budget, so its loops kept (almost) nothing. This script measures,
 for candidate starts, how far the best config reachable by the loop's own moves lies, and how the
 lesson's proposers fare from there; its first run chose the nanoGPT-style start, which is now
-``scale.experiment_base``. ``--export`` ships the loops' per-loop results to ``looplab/assets`` for
+``scale.loop.experiment_base``. ``--export`` ships the loops' per-loop results to ``looplab/assets`` for
 the lesson's power table (``looplab.research.compare.explored``).
 
 Starts (``--starts``, comma-separated):
 
 * ``lesson02``: what a learner would start from -- the run lesson 02 teaches,
   ``TrainConfig.from_scale(scale)`` (``looplab.train``), restricted to the search space's fields;
-* ``base``: ``scale.experiment_base`` (``looplab.config``), the lesson's start (since issue 28 the same
+* ``base``: ``scale.loop.experiment_base`` (``looplab.config``), the lesson's start (since issue 28 the same
   as ``nanogpt``; the first run's ``base`` was the tuned 2 x 64 config, lr 0.002, warm-up 0.05, dropout 0);
 * ``nanogpt``: the scale's ``experiment_ref`` model with the optimiser settings of nanoGPT's
   ``config/train_shakespeare_char.py`` (lr 1e-3, warm-up 100 of 5000 iterations = 0.02, dropout 0.2)
@@ -31,7 +31,7 @@ For each start the search space is ``default_space(start)``, as lesson 03 builds
    otherwise or after ``--max-moves``. A climb's gains are maxima over ~14 noisy moves, so they are
    optimistic: the end config and the start are re-trained on fresh seeds (3200 + i, ``--noise-seeds``
    each), and that paired difference is the reported reachable gain;
-3. ``--loops`` loops of the lesson's length (``scale.experiments_per_proposer``) per proposer
+3. ``--loops`` loops of the lesson's length (``scale.loop.experiments_per_proposer``) per proposer
    (``--proposers``: any of the lesson's six, hill-climb, random, tpe, cma-es, llm, centaur), each a
    ``ResearchLoop`` with the lesson's keep rule -- ``noise.keep`` with k = ``t_keep_factor(n, 0.05)``
    for the floor's n seeds, against the best so far -- loop i trained with seed 3300 + i, as the
@@ -39,7 +39,7 @@ For each start the search space is ``default_space(start)``, as lesson 03 builds
    ``--recheck-seeds`` fresh seeds (3400 + j) and compared with the start's mean over all its seeds
    (noise + verify): the loop "found" a gain if it exceeds 3σ there.
 
-Budget: every experiment has lesson 03's FLOP budget, ``scale.experiment_steps`` steps of the scale's
+Budget: every experiment has lesson 03's FLOP budget, ``scale.loop.experiment_steps`` steps of the scale's
 ``experiment_ref`` (``Runner(scale)``), whatever the start. Lesson 03 itself builds
 ``Runner(sc, base=base)``: the same thing today (base and ref share the model), but with lesson 02's
 model as its base the budget would follow the base (``--budget start``: ~10x the FLOPs, and the time,
@@ -139,11 +139,11 @@ def starts_of(sc, names: list[str]) -> dict:
     from looplab.config import NANOGPT_OPTIMISER
     from looplab.research import default_space
     from looplab.train import TrainConfig
-    fields = default_space(dict(sc.experiment_base)).names
+    fields = default_space(dict(sc.loop.experiment_base)).names
     lesson02 = TrainConfig.from_scale(sc)
-    table = {"lesson02": {f: getattr(lesson02, f) for f in fields},
-             "base": dict(sc.experiment_base),
-             "nanogpt": {**dict(sc.experiment_ref), **dict(NANOGPT_OPTIMISER)}}
+    table = {"lesson02": {f: lesson02.to_dict()[f] for f in fields},
+             "base": dict(sc.loop.experiment_base),
+             "nanogpt": {**dict(sc.loop.experiment_ref), **dict(NANOGPT_OPTIMISER)}}
     bad = [n for n in names if n not in table]
     if bad:
         raise SystemExit(f"unknown start(s) {bad}; choose from {sorted(table)}")
@@ -346,7 +346,7 @@ def explore(name, start, a, sc, runs, runner_for, results, dest) -> None:
     def metrics(cfg, s):
         return {"val_bpb": runs.val(runner, cfg, s)}
     metrics.budget_text = runner.describe()
-    run_loops(space, metrics, val, nv, noise_seeds, k, a.loop_length or sc.experiments_per_proposer, a.loops,
+    run_loops(space, metrics, val, nv, noise_seeds, k, a.loop_length or sc.loop.experiments_per_proposer, a.loops,
               a.proposers.split(","), ledger, on_loop)
     if a.screen_reps:
         screen(st, sc, ledger, runs, mean(nv), a.screen_reps, results, dest)
@@ -364,7 +364,7 @@ def screen(st, sc, ledger_path, runs, base_mean, reps, results, dest) -> None:
     from looplab.research.compare import split_name
     from looplab.research.runner import Runner
     from looplab.stats import spearman_exact
-    long_runner = Runner(sc, steps=sc.experiment_steps * sc.screen_factor)
+    long_runner = Runner(sc, steps=sc.loop.experiment_steps * sc.loop.screen_factor)
     recs = [r for r in Ledger(ledger_path).records() if r.get("status") in ("kept", "discarded")
             and isinstance(r.get("val_bpb"), float) and math.isfinite(r["val_bpb"])]
     out = st["screen"] = []
@@ -376,7 +376,7 @@ def screen(st, sc, ledger_path, runs, base_mean, reps, results, dest) -> None:
         ordered = list(distinct.values())
         if len(ordered) < 2:
             continue
-        pick = [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, min(sc.screen_configs - 1, len(ordered)))]
+        pick = [ordered[int(j)] for j in np.linspace(0, len(ordered) - 1, min(sc.loop.screen_configs - 1, len(ordered)))]
         short = [base_mean] + [r["val_bpb"] for r in pick]
         long = [runs.val(long_runner, st["start"], SEED_SCREEN + i)] + [
             runs.val(long_runner, r["config"], SEED_SCREEN + i) for r in pick]
@@ -452,7 +452,7 @@ def main(argv=None) -> int:
     p.add_argument("--stop-sigma", type=float, default=1.0)
     p.add_argument("--max-moves", type=int, default=6)
     p.add_argument("--loops", type=int, default=4)
-    p.add_argument("--loop-length", type=int, default=0, help="default: scale.experiments_per_proposer")
+    p.add_argument("--loop-length", type=int, default=0, help="default: scale.loop.experiments_per_proposer")
     p.add_argument("--proposers", default="hill-climb,random")
     p.add_argument("--recheck-seeds", type=int, default=2)
     p.add_argument("--screen-reps", type=int, default=0,
@@ -485,7 +485,7 @@ def main(argv=None) -> int:
     shared = Runner(sc)
     runner_for = (lambda start: shared) if a.budget == "ref" else (lambda start: Runner(sc, data=shared.data, base=start))
     results = {"scale": sc.name, "machine": machine(), "load": load_note(), "args": vars(a),
-               "loop_length": a.loop_length or sc.experiments_per_proposer, "starts": {}, "partial": False}
+               "loop_length": a.loop_length or sc.loop.experiments_per_proposer, "starts": {}, "partial": False}
     say(f"explore_loop_headroom at {sc.name}: {results['machine']}; {results['load']}")
     try:
         for name, start in starts_of(sc, a.starts.split(",")).items():

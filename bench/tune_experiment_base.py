@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     S = setup(seed=0, scale=a.scale, quiet=True)
     sc = S.scale
-    base = dict(sc.experiment_base)
+    base = dict(sc.loop.experiment_base)
     space = default_space(base)
     runner = Runner(sc)   # the scale's fixed FLOPs budget (experiment_ref), whatever the base
     t0 = time.time()

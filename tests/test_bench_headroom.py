@@ -18,7 +18,7 @@ def eh(repo_root):
     return mod
 
 
-OPT_LR = 4 * dict(get_scale("smoke").experiment_base)["lr"]   # two doublings from the smoke base's lr
+OPT_LR = 4 * dict(get_scale("smoke").loop.experiment_base)["lr"]   # two doublings from the smoke base's lr
 
 
 def fake_val(cfg, seed):
@@ -29,15 +29,15 @@ def fake_val(cfg, seed):
 def test_starts_are_inside_their_spaces(eh):
     sc = get_scale("workshop")
     starts = eh.starts_of(sc, ["lesson02", "base", "nanogpt"])
-    assert starts["base"] == dict(sc.experiment_base)
-    assert starts["lesson02"]["n_embd"] == sc.n_embd and starts["lesson02"]["n_layer"] == sc.n_layer
-    assert starts["nanogpt"]["dropout"] == 0.2 and starts["nanogpt"]["n_embd"] == dict(sc.experiment_ref)["n_embd"]
+    assert starts["base"] == dict(sc.loop.experiment_base)
+    assert starts["lesson02"]["n_embd"] == sc.tiny.n_embd and starts["lesson02"]["n_layer"] == sc.tiny.n_layer
+    assert starts["nanogpt"]["dropout"] == 0.2 and starts["nanogpt"]["n_embd"] == dict(sc.loop.experiment_ref)["n_embd"]
     for start in starts.values():
         assert default_space(start).base == start
 
 
 def test_climb_finds_the_optimum_in_two_moves(eh):
-    base = dict(get_scale("smoke").experiment_base)
+    base = dict(get_scale("smoke").loop.experiment_base)
     steps = eh.climb(default_space(base), fake_val, base, [3000, 3001], 0.01, 1.0, 6)
     taken = [s["best_move"] for s in steps if s["took"]]
     assert taken == [{"lr": OPT_LR / 2}, {"lr": OPT_LR}] and not steps[-1]["took"]
@@ -52,7 +52,7 @@ def test_runs_cache_and_budget_guard(eh, tmp_path):
             FakeRunner.calls += 1
             return {"val_bpb": fake_val(cfg, seed), "steps": 15}
 
-    cfg = dict(get_scale("smoke").experiment_base)
+    cfg = dict(get_scale("smoke").loop.experiment_base)
     runs = eh.Runs(tmp_path / "runs.jsonl")
     v = runs.val(FakeRunner(), cfg, 1)
     again = eh.Runs(tmp_path / "runs.jsonl", deadline=0.0)       # past its deadline: cached runs only
@@ -62,7 +62,7 @@ def test_runs_cache_and_budget_guard(eh, tmp_path):
 
 
 def test_loops_keep_by_the_lessons_rule(eh, tmp_path):
-    base = dict(get_scale("smoke").experiment_base)
+    base = dict(get_scale("smoke").loop.experiment_base)
     space = default_space(base)
     seeds = [3000, 3001, 3002]
     nv = [fake_val(base, s) for s in seeds]
@@ -81,7 +81,7 @@ def test_the_shipped_exploration_is_the_bench_table_of_the_lessons_start(repo_ro
     from looplab.research.compare import explored
     ex = explored("workshop")
     assert ex is not None and ex["loops"] >= 3 and "random" in ex["families"]
-    assert ex["start"] == dict(get_scale("workshop").experiment_base)   # explored from the lesson's start
+    assert ex["start"] == dict(get_scale("workshop").loop.experiment_base)   # explored from the lesson's start
     table = json.loads((repo_root / "bench" / "results" / "explore_loop_headroom_workshop_six.json").read_text())
     st = table["starts"]["nanogpt"]
     for fam in ex["families"]:

@@ -226,12 +226,12 @@ def test_chain_config_validation():
         _tiny(temperature=0)
     from looplab.config import SCALES
     c = C.ChainConfig.from_scale(SCALES["smoke"], mode="accumulate")
-    assert (c.generations, c.steps, c.docs) == (SCALES["smoke"].generations, SCALES["smoke"].generation_steps,
-                                                 SCALES["smoke"].synthetic_docs)
+    assert (c.generations, c.steps, c.docs) == (SCALES["smoke"].chains.generations, SCALES["smoke"].chains.steps,
+                                                 SCALES["smoke"].chains.docs)
     for sc in SCALES.values():   # lesson 04's chain: its own depth, one writer trained longer for every seed
         c = C.ChainConfig.from_scale(sc)
-        assert (c.train.model.n_layer, c.gen0_steps, c.gen0_seed) == (sc.chain_layers, sc.chain_gen0_steps, 0)
-        assert sc.chain_gen0_steps >= sc.generation_steps
+        assert (c.train.model.n_layer, c.gen0_steps, c.gen0_seed) == (sc.chains.layers, sc.chains.gen0_steps, 0)
+        assert sc.chains.gen0_steps >= sc.chains.steps
 
 
 def test_real_docs_start_at_line_starts():

@@ -31,24 +31,26 @@ def test_default_scale_follows_cuda(monkeypatch):
 
 def test_scales_grow_from_smoke_to_full():
     s, w, f = (config.SCALES[n] for n in ("smoke", "workshop", "full"))
-    for field in ("n_embd", "train_steps", "experiment_steps", "generation_steps", "gaussian_chains"):
-        assert getattr(s, field) <= getattr(w, field) <= getattr(f, field), field
+    for group, field in (("tiny", "n_embd"), ("tiny", "train_steps"), ("loop", "experiment_steps"),
+                         ("chains", "steps"), ("chains", "gaussian_chains"), ("grading", "steps")):
+        sizes = [getattr(getattr(x, group), field) for x in (s, w, f)]
+        assert sizes == sorted(sizes), (group, field, sizes)
 
 
 def test_scale_is_frozen():
     import dataclasses
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config.SCALES["smoke"].n_layer = 99
+        config.SCALES["smoke"].tiny.n_layer = 99
 
 
 def test_lesson03_proposers_are_known_with_random_first():
     """Lesson 03 compares every family with random search, so random comes first; smoke runs all six
     (nbval covers every proposer's code path in the notebook)."""
     for sc in config.SCALES.values():
-        assert sc.proposers[0] == "random" and set(sc.proposers) <= set(config.PROPOSERS), sc.name
-        assert len(set(sc.proposers)) == len(sc.proposers) >= 2, sc.name   # binder: random and the Centaur
-        assert "centaur" in sc.proposers, sc.name      # the learner's own loop is loop 0 of the Centaur
-    assert config.SCALES["smoke"].proposers == config.PROPOSERS
+        assert sc.loop.proposers[0] == "random" and set(sc.loop.proposers) <= set(config.PROPOSERS), sc.name
+        assert len(set(sc.loop.proposers)) == len(sc.loop.proposers) >= 2, sc.name   # binder: random and the Centaur
+        assert "centaur" in sc.loop.proposers, sc.name      # the learner's own loop is loop 0 of the Centaur
+    assert config.SCALES["smoke"].loop.proposers == config.PROPOSERS
 
 
 def test_binder_runs_the_workshop_design_with_less_of_what_is_reported():
@@ -58,14 +60,15 @@ def test_binder_runs_the_workshop_design_with_less_of_what_is_reported():
     b, w = config.SCALES["binder"], config.SCALES["workshop"]
     assert b.design == "workshop" and w.design == "workshop"
     assert all(config.SCALES[n].design == n for n in ("smoke", "workshop", "full"))
-    differ = {f.name for f in fields(config.Scale) if getattr(b, f.name) != getattr(w, f.name)}
-    assert differ == {"name", "proposers", "grading_seeds"}, differ
-    assert b.proposers == ("random", "centaur") and b.grading_seeds == 5
+    differ = {(g.name, f.name) for g in fields(config.Scale) if g.name not in ("name", "design")
+              for f in fields(getattr(w, g.name)) if getattr(getattr(b, g.name), f.name) != getattr(getattr(w, g.name), f.name)}
+    assert b.name == "binder" and differ == {("loop", "proposers"), ("grading", "seeds")}, differ
+    assert b.loop.proposers == ("random", "centaur") and b.grading.seeds == 5
 
 
 def test_heads_divide_width_in_every_profile():
     for sc in config.SCALES.values():
-        assert sc.n_embd % sc.n_head == 0, sc.name
+        assert sc.tiny.n_embd % sc.tiny.n_head == 0, sc.name
 
 
 def test_device_order_and_override(monkeypatch):
@@ -192,11 +195,11 @@ def test_every_profile_builds_every_lessons_config():
     from looplab.train import TrainConfig
     for sc in config.SCALES.values():
         cfg = TrainConfig.from_scale(sc)
-        for width in sc.sweep_widths:
+        for width in sc.tiny.sweep_widths:
             cfg.replace(n_embd=width)                      # lesson 02's width sweep
-        for pairs in (sc.experiment_ref, sc.experiment_base):
+        for pairs in (sc.loop.experiment_ref, sc.loop.experiment_base):
             TrainConfig.from_scale(sc, **dict(pairs))      # lesson 03's experiments
-        assert default_space(dict(sc.experiment_base)).is_valid({})
+        assert default_space(dict(sc.loop.experiment_base)).is_valid({})
         lesson_chain(sc)                                   # lesson 05's chains
 
 
@@ -255,3 +258,14 @@ def test_library_functions_use_the_device_setup_decided(monkeypatch):
     assert config.default_device() == s.device
     from looplab.research.runner import Runner
     assert Runner(config.get_scale("smoke")).device == s.device
+
+
+def test_a_scale_changes_by_group_and_refuses_an_unknown_group():
+    w = config.SCALES["workshop"]
+    t = w.changed("mine", tiny=dict(n_layer=2), grading=dict(seeds=9))
+    assert (t.name, t.design, t.tiny.n_layer, t.tiny.n_embd, t.grading.seeds, t.loop) == (
+        "mine", "mine", 2, w.tiny.n_embd, 9, w.loop)
+    with pytest.raises(ValueError, match="unknown Scale group.*'lesson05'"):
+        w.changed("mine", lesson05=dict(seeds=9))
+    with pytest.raises(TypeError):
+        w.changed("mine", grading=dict(grading_seeds=9))       # the old flat name is not a field

@@ -293,15 +293,15 @@ def test_lesson_chain_uses_the_grading_sizes():
     for sc in SCALES.values():
         c = gr.lesson_chain(sc, seed=3)
         assert (c.generations, c.train.model.n_layer, c.steps, c.docs, c.seed, c.real_docs, c.train.batch_size) == (
-            sc.grading_generations, sc.grading_layers, sc.grading_steps, sc.grading_docs, 3,
-            sc.grading_real_docs, sc.grading_batch_size)
-        assert (c.train.model.n_embd, c.doc_bytes) == (sc.n_embd, sc.grading_doc_bytes)
+            sc.grading.generations, sc.grading.layers, sc.grading.steps, sc.grading.docs, 3,
+            sc.grading.real_docs, sc.grading.batch_size)
+        assert (c.train.model.n_embd, c.doc_bytes) == (sc.tiny.n_embd, sc.grading.doc_bytes)
         # one writer (seed 0) for every seed, trained longer; the last generation samples a quarter
         assert (c.gen0_steps, c.gen0_seed, c.writer_seed, c.last_docs) == (
-            sc.grading_gen0_steps, 0, 0, sc.grading_docs // 4)
-        assert sc.grading_gen0_steps > sc.grading_steps
-        assert 0 < sc.grading_keep <= 1 and 0 < sc.grading_grader_frac < 1
-    assert SCALES["workshop"].grading_seeds >= 5          # the exact paired test needs 5 pairs for p < 0.05
+            sc.grading.gen0_steps, 0, 0, sc.grading.docs // 4)
+        assert sc.grading.gen0_steps > sc.grading.steps
+        assert 0 < sc.grading.keep <= 1 and 0 < sc.grading.grader_frac < 1
+    assert SCALES["workshop"].grading.seeds >= 5          # the exact paired test needs 5 pairs for p < 0.05
 
 
 def _table(vals):

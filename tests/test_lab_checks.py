@@ -386,7 +386,7 @@ WORDS_WRONG = {
     "the validation split's vocabulary": """
         words = RealWordGrader(val_text)
         def words_select(docs, k):
-            return keep_top(docs, words([d.text for d in docs]), keep=sc.grading_keep)
+            return keep_top(docs, words([d.text for d in docs]), keep=sc.grading.keep)
         """,
     "half, not the lesson's keep": """
         words = RealWordGrader(grader_text)
@@ -396,7 +396,7 @@ WORDS_WRONG = {
     "returns the texts": """
         words = RealWordGrader(grader_text)
         def words_select(docs, k):
-            return keep_top([d.text for d in docs], words([d.text for d in docs]), keep=sc.grading_keep)
+            return keep_top([d.text for d in docs], words([d.text for d in docs]), keep=sc.grading.keep)
         """,
 }
 WORDS_HINT = {"the validation split's vocabulary": "graders' slice", "half, not the lesson's keep": "ceil",

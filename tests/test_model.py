@@ -25,7 +25,7 @@ def test_bad_configs_name_value_and_range(kw, msg):
 def test_from_scale():
     s = get_scale("workshop")
     c = ModelConfig.from_scale(s)
-    assert (c.n_layer, c.n_head, c.n_embd, c.block_size) == (s.n_layer, s.n_head, s.n_embd, s.block_size)
+    assert (c.n_layer, c.n_head, c.n_embd, c.block_size) == (s.tiny.n_layer, s.tiny.n_head, s.tiny.n_embd, s.tiny.block_size)
     assert ModelConfig.from_scale(s, n_embd=64).n_embd == 64
 
 

@@ -29,14 +29,14 @@ def test_the_simulated_class_starts_where_lesson03_starts(filled):
     path, runner = filled
     recs = [r for r in ClassStore(path, learner="x").class_records() if r["learner"] == "ada"]
     cfg, flops = loop_baseline(recs)
-    assert cfg == dict(get_scale("smoke").experiment_base)
+    assert cfg == dict(get_scale("smoke").loop.experiment_base)
     assert flops == pytest.approx(runner.flops_budget)
 
 
 def test_a_loop_from_another_start_is_refused_and_says_why(filled):
     path, runner = filled
     test = lambda c, s: runner.test(c, s, reason="test: class re-grade")   # noqa: E731
-    df = regrade_class(ClassStore(path, learner="instructor"), test, dict(runner.scale.experiment_base),
+    df = regrade_class(ClassStore(path, learner="instructor"), test, dict(runner.scale.loop.experiment_base),
                        budget_flops=runner.flops_budget)
     assert {k.split("/")[0] for k in df.attrs["refused"]} == {"lesson02"}
     assert all("another baseline" in why and "n_embd" in why for why in df.attrs["refused"].values())

@@ -118,14 +118,14 @@ def test_lesson02_count_is_the_course_count():
     """One home for the FLOP count: the training run equals sizing.lesson02_run_flops."""
     for s in SCALES.values():
         w = Work()
-        w.add_training(TrainConfig.from_scale(s), s.train_steps, evals=0)
+        w.add_training(TrainConfig.from_scale(s), s.tiny.train_steps, evals=0)
         assert w.train_flops == pytest.approx(lesson02_run_flops(s)["flops"], rel=1e-12)
 
 
 def test_lesson02_run_flops_uses_training_core():
     s = SCALES["smoke"]
     r = lesson02_run_flops(s)
-    assert r["tokens"] == s.train_steps * s.batch_size * s.block_size
+    assert r["tokens"] == s.tiny.train_steps * s.tiny.batch_size * s.tiny.block_size
     assert r["flops"] > 6 * r["n_params"] * r["tokens"]  # 6N plus attention
     assert "looplab.train" in r["how"]
 
@@ -141,7 +141,7 @@ def test_lesson03_experiment_is_the_runners_budget():
     for s in SCALES.values():
         runner = Runner(s, data=object())   # the budget needs no data
         w = Work()
-        w.add_training(TrainConfig.from_scale(s, **dict(s.experiment_ref)), s.experiment_steps, evals=0)
+        w.add_training(TrainConfig.from_scale(s, **dict(s.loop.experiment_ref)), s.loop.experiment_steps, evals=0)
         assert w.train_flops == pytest.approx(runner.flops_budget, rel=1e-12)
 
 

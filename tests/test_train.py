@@ -43,7 +43,7 @@ def test_from_scale_rejects_unknown_override():
     with pytest.raises(ValueError, match="learning_rate"):
         TrainConfig.from_scale(get_scale("smoke"), learning_rate=1e-3)
     c = TrainConfig.from_scale(get_scale("smoke"), lr=1e-3)
-    assert c.lr == 1e-3 and c.model.n_embd == get_scale("smoke").n_embd
+    assert c.lr == 1e-3 and c.model.n_embd == get_scale("smoke").tiny.n_embd
 
 
 def test_lr_schedule_shape():

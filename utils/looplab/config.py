@@ -12,9 +12,10 @@
 Unset, the scale is ``full`` when CUDA is present and ``workshop`` otherwise. ``Scale.design``
 names the scale whose searched design a profile runs (binder runs workshop's), so that a lesson
 can tell whether its verdicts have the power the search measured. The same notebook
-cells run at every scale; only the sizes in the :class:`Scale` dataclass change.
+cells run at every scale; only the sizes in the :class:`Scale` dataclass change. A ``Scale`` groups them
+by lesson: ``tiny`` (02), ``loop`` (03), ``chains`` (04) and ``grading`` (05).
 
-(About 300 lines, most of them the :class:`Scale` fields with the reason for each size; the thread
+(About 400 lines, most of them the :class:`Scale` fields with the reason for each size; the thread
 count under a CPU quota is in :mod:`looplab.cpus`; the
 profile, the device and ``setup()`` are read together, so they stay in one module.)
 """
@@ -35,13 +36,9 @@ SCALE_NAMES = ("smoke", "binder", "workshop", "full")
 
 
 @dataclass(frozen=True)
-class Scale:
-    """Every size a lesson uses, for one scale profile. Frozen: read it, don't change it."""
+class TinyModel:
+    """Lesson 02: the tiny model and its training budget (lessons 03-05 build on its width and context)."""
 
-    name: str
-    design: str              # the scale whose searched design (bench/) this profile runs: its own name, or
-                             # "workshop" for binder, which cuts only what the lessons report but do not require
-    # -- lesson 02: the tiny model and its training budget -------------------------------------
     n_layer: int
     n_head: int
     n_embd: int
@@ -52,7 +49,12 @@ class Scale:
     corpus_max_bytes: int    # cap on the corpus read (0 = whole corpus)
     sweep_widths: tuple      # model widths compared in lesson 02's size sweep
     sample_tokens: int       # bytes sampled when showing generations
-    # -- lesson 03: the experiment loop -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Lesson 03: the experiment loop."""
+
     experiment_steps: int    # fixed step budget of one experiment (steps of experiment_base)
     experiments_per_proposer: int
     noise_replicates: int    # baseline seeds used to measure the noise floor
@@ -66,29 +68,62 @@ class Scale:
     screen_factor: int
     replication_seeds: int   # fresh seeds on which the learner's choice and the base are replicated on the sealed test
     proposers: tuple         # the proposer families lesson 03's comparison runs (a subset of PROPOSERS)
-    # -- lessons 04 / 05: collapse chains -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chains:
+    """Lesson 04: collapse chains (a model trained on its own samples) and the Gaussian toy."""
+
     generations: int         # LM generations in a collapse chain
-    generation_steps: int    # training steps per generation after generation 0
-    chain_gen0_steps: int    # generation 0's steps (one writer for every seed: trained longer, so its samples are mostly words)
-    chain_layers: int        # transformer blocks of the chains' models (width, heads, context: as lesson 02's)
-    synthetic_docs: int      # documents sampled per generation
+    steps: int               # training steps per generation after generation 0
+    gen0_steps: int          # generation 0's steps (one writer for every seed: trained longer, so its samples are mostly words)
+    layers: int              # transformer blocks of the chains' models (width, heads, context: lesson 02's)
+    docs: int                # documents sampled per generation
     doc_bytes: int           # bytes per sampled document
-    chain_seeds: int         # independent chains (seed spread)
+    seeds: int               # independent chains (seed spread)
     gaussian_chains: int
     gaussian_samples: int    # M, samples per generation in the Gaussian toy
     gaussian_generations: int
-    # -- lesson 05: graded chains (4 design cells x grading_seeds chains must fit the lesson's budget) --
-    grading_generations: int  # generations of every strategy's chain
-    grading_layers: int       # transformer blocks of the chains' models (width, heads: as above)
-    grading_steps: int        # training steps per generation after generation 0
-    grading_gen0_steps: int   # generation 0's steps (the writer: trained longer, so its samples vary in quality)
-    grading_docs: int         # documents sampled per generation (a share `keep` is trained on)
-    grading_seeds: int        # chains per strategy (seed spread; >= 5 for the exact paired test)
-    grading_real_docs: int    # real documents generation 0 trains on (the generator's knowledge)
-    grading_batch_size: int   # batch size of every generation's training
-    grading_keep: float       # share of each generation's sampled documents trained on
-    grading_grader_frac: float  # share of the training split held out for the graders (chains never see it)
-    grading_doc_bytes: int    # bytes per sampled (and real) document of the graded chains
+
+
+@dataclass(frozen=True)
+class Grading:
+    """Lesson 05: graded chains (4 design cells x ``seeds`` chains must fit the lesson's budget)."""
+
+    generations: int         # generations of every strategy's chain
+    layers: int              # transformer blocks of the chains' models (width, heads: lesson 02's)
+    steps: int               # training steps per generation after generation 0
+    gen0_steps: int          # generation 0's steps (the writer: trained longer, so its samples vary in quality)
+    docs: int                # documents sampled per generation (a share `keep` is trained on)
+    seeds: int               # chains per strategy (seed spread; >= 5 for the exact paired test)
+    real_docs: int           # real documents generation 0 trains on (the generator's knowledge)
+    batch_size: int          # batch size of every generation's training
+    keep: float              # share of each generation's sampled documents trained on
+    grader_frac: float       # share of the training split held out for the graders (chains never see it)
+    doc_bytes: int           # bytes per sampled (and real) document of the graded chains
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Every size a lesson uses, for one scale profile, grouped by lesson: ``tiny`` (02), ``loop`` (03),
+    ``chains`` (04) and ``grading`` (05). Frozen: read it, don't change it."""
+
+    name: str
+    design: str              # the scale whose searched design (bench/) this profile runs: its own name, or
+                             # "workshop" for binder, which cuts only what the lessons report but do not require
+    tiny: TinyModel
+    loop: Loop
+    chains: Chains
+    grading: Grading
+
+    def changed(self, name: str, design: str | None = None, **groups) -> "Scale":
+        """This scale with ``name`` (and ``design``: default ``name``) and, per group, the fields that change:
+        ``changed("smoke", tiny=dict(n_layer=2), grading=dict(seeds=2))``."""
+        bad = set(groups) - {"tiny", "loop", "chains", "grading"}
+        if bad:
+            raise ValueError(f"unknown Scale group(s) {sorted(bad)}; the groups are tiny, loop, chains, grading")
+        return replace(self, name=name, design=design or name,
+                       **{g: replace(getattr(self, g), **kw) for g, kw in groups.items()})
 
 
 # nanoGPT's optimiser settings for its small character-level model (config/train_shakespeare_char.py:
@@ -101,46 +136,45 @@ PROPOSERS = ("random", "hill-climb", "tpe", "cma-es", "llm", "centaur")
 # The workshop scale is the course's reference: every size, with the reason for it. The others are
 # the workshop plus what they change (binder, below, changes two fields).
 WORKSHOP = Scale(
-    name="workshop", design="workshop", n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12,
-    train_steps=1500, eval_batches=20, corpus_max_bytes=0, sweep_widths=(64, 128, 192),
-    sample_tokens=300,
-    experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
-    experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
-    # issue 28, bench/explore_loop_headroom.py (seeds 3000+): from this start the loop's one-step moves
-    # reach +16 sigma in 4 moves; loops of 8 and 24 null runs sized from that search (bench/README.md)
-    experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)) + NANOGPT_OPTIMISER,
-    proposer_loops=3, null_experiments=24, screen_configs=6, screen_factor=4, replication_seeds=6,
-    # three of the six, to fit 900 s at the reference (issue 28: all six took 1,080-1,123 s, four
-    # about 950): random (the reference), the LLM alone, the Centaur (the learner's loop);
-    # hill-climb, TPE and CMA-ES ran in the exploration (bench/README.md) and run at the full scale
-    proposers=("random", "llm", "centaur"),
+    name="workshop", design="workshop",
+    tiny=TinyModel(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, train_steps=1500, eval_batches=20,
+                   corpus_max_bytes=0, sweep_widths=(64, 128, 192), sample_tokens=300),
+    loop=Loop(
+        experiment_steps=300, experiments_per_proposer=8, noise_replicates=6,
+        experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)),
+        # issue 28, bench/explore_loop_headroom.py (seeds 3000+): from this start the loop's one-step moves
+        # reach +16 sigma in 4 moves; loops of 8 and 24 null runs sized from that search (bench/README.md)
+        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 64), ("batch_size", 8)) + NANOGPT_OPTIMISER,
+        proposer_loops=3, null_experiments=24, screen_configs=6, screen_factor=4, replication_seeds=6,
+        # three of the six, to fit 900 s at the reference (issue 28: all six took 1,080-1,123 s, four
+        # about 950): random (the reference), the LLM alone, the Centaur (the learner's loop);
+        # hill-climb, TPE and CMA-ES ran in the exploration (bench/README.md) and run at the full scale
+        proposers=("random", "llm", "centaur")),
     # lesson 04 (issue 16): a 2-layer writer trained 1000 steps once for every seed, later generations 300
     # steps on as much text (1024 docs x 128 bytes); 3 seeds for a paired trend test
-    generations=4, generation_steps=300, chain_gen0_steps=1000, chain_layers=2, synthetic_docs=1024,
-    doc_bytes=128, chain_seeds=3,
-    gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200,
+    chains=Chains(generations=4, steps=300, gen0_steps=1000, layers=2, docs=1024, doc_bytes=128, seeds=3,
+                  gaussian_chains=2000, gaussian_samples=100, gaussian_generations=200),
     # lesson 05 (issue 27): the writer and two synthetic generations, so that damage compounds (one gave
     # 0.04 bits/byte, two 0.25); frozen by bench/explore_grading.py on writer 1, seeds 100-107
     # 6 seeds: the search's power at 5 was 80% by a normal fit, and the first confirmation (seeds 0-4)
     # came out 4 of 5 (p = 1/16); at 6 the normal fit gives 91-96% (bench/README.md)
-    grading_generations=3, grading_layers=2, grading_steps=320, grading_gen0_steps=1000, grading_docs=512, grading_seeds=6,
-    grading_real_docs=1024, grading_batch_size=16, grading_keep=0.25, grading_grader_frac=0.3,
-    grading_doc_bytes=128,
+    grading=Grading(generations=3, layers=2, steps=320, gen0_steps=1000, docs=512, seeds=6, real_docs=1024,
+                    batch_size=16, keep=0.25, grader_frac=0.3, doc_bytes=128),
 )
 
 SCALES = {
-    "smoke": replace(
-        WORKSHOP, name="smoke", design="smoke", n_layer=2, n_head=2, n_embd=64, batch_size=8,
-        train_steps=120, eval_batches=4, corpus_max_bytes=400_000, sweep_widths=(32, 64), sample_tokens=120,
-        experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
-        experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)),
-        experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)) + NANOGPT_OPTIMISER,
-        proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2, replication_seeds=2,
-        proposers=PROPOSERS,
-        generations=3, generation_steps=30, chain_gen0_steps=60, synthetic_docs=32, chain_seeds=1,
-        gaussian_chains=200, gaussian_samples=50, gaussian_generations=50,
-        grading_steps=20, grading_gen0_steps=40, grading_docs=32, grading_seeds=2, grading_real_docs=32,
-        grading_batch_size=8, grading_doc_bytes=64,
+    "smoke": WORKSHOP.changed(
+        "smoke",
+        tiny=dict(n_layer=2, n_head=2, n_embd=64, batch_size=8, train_steps=120, eval_batches=4,
+                  corpus_max_bytes=400_000, sweep_widths=(32, 64), sample_tokens=120),
+        loop=dict(experiment_steps=15, experiments_per_proposer=2, noise_replicates=3,
+                  experiment_ref=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)),
+                  experiment_base=(("n_layer", 2), ("n_head", 2), ("n_embd", 32), ("batch_size", 8)) + NANOGPT_OPTIMISER,
+                  proposer_loops=2, null_experiments=3, screen_configs=3, screen_factor=2, replication_seeds=2,
+                  proposers=PROPOSERS),
+        chains=dict(generations=3, steps=30, gen0_steps=60, docs=32, seeds=1,
+                    gaussian_chains=200, gaussian_samples=50, gaussian_generations=50),
+        grading=dict(steps=20, gen0_steps=40, docs=32, seeds=2, real_docs=32, batch_size=8, doc_bytes=64),
     ),
     "workshop": WORKSHOP,
     # full: one 16 GB T4 (Colab's free GPU), each lesson <= 15 minutes by the computed table
@@ -152,17 +186,17 @@ SCALES = {
     # batch 16, four loops per proposer and 600-step generations. Now: experiments of 300 steps at batch 32
     # (the same tokens, half the launches), three loops, generations of 400 steps after a 1,000-step
     # generation 0 (estimated 14.2 and 14.8 minutes; not yet run on a T4).
-    "full": replace(
-        WORKSHOP, name="full", design="full", n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32,
-        train_steps=4000, eval_batches=50, sweep_widths=(192, 288, 384), sample_tokens=500,
-        noise_replicates=10,
-        experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)),
-        experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)) + NANOGPT_OPTIMISER,
-        null_experiments=20, screen_configs=8, proposers=PROPOSERS,
-        generations=5, generation_steps=400, chain_layers=6, synthetic_docs=2048, doc_bytes=256,
-        gaussian_chains=10000, gaussian_generations=500,
-        grading_steps=600, grading_gen0_steps=2000, grading_docs=1024, grading_seeds=5, grading_real_docs=2048,
-        grading_batch_size=32, grading_doc_bytes=256,
+    "full": WORKSHOP.changed(
+        "full",
+        tiny=dict(n_layer=6, n_head=6, n_embd=384, block_size=128, batch_size=32, train_steps=4000, eval_batches=50,
+                  sweep_widths=(192, 288, 384), sample_tokens=500),
+        loop=dict(noise_replicates=10,
+                  experiment_ref=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)),
+                  experiment_base=(("n_layer", 4), ("n_head", 4), ("n_embd", 128), ("batch_size", 32)) + NANOGPT_OPTIMISER,
+                  null_experiments=20, screen_configs=8, proposers=PROPOSERS),
+        chains=dict(generations=5, steps=400, layers=6, docs=2048, doc_bytes=256, gaussian_chains=10000,
+                    gaussian_generations=500),
+        grading=dict(steps=600, gen0_steps=2000, docs=1024, seeds=5, real_docs=2048, batch_size=32, doc_bytes=256),
     ),
 }
 
@@ -173,8 +207,8 @@ SCALES = {
 #   with random is reported at every scale; the null runs and the replication are the workshop's;
 # - lesson 05: five seeds per strategy instead of six. The search's power at five was 80% by a normal
 #   fit (bench/README.md), so at binder its comparisons are reported; they are required at workshop.
-SCALES["binder"] = replace(WORKSHOP, name="binder", design="workshop",
-                           proposers=("random", "centaur"), grading_seeds=5)
+SCALES["binder"] = WORKSHOP.changed("binder", design="workshop", loop=dict(proposers=("random", "centaur")),
+                                    grading=dict(seeds=5))
 
 
 def _cuda_available() -> bool:
@@ -351,7 +385,12 @@ def setup(seed: int = 0, scale: str | None = None, quiet: bool = False) -> Setup
 
 
 def scale_table():
-    """All scale profiles side by side, as a pandas DataFrame (rows: sizes, columns: scales)."""
+    """All scale profiles side by side, as a pandas DataFrame (rows: each lesson's group and its sizes,
+    columns: scales)."""
     import pandas as pd
-    names = [f.name for f in fields(Scale) if f.name != "name"]
-    return pd.DataFrame({s: [getattr(SCALES[s], n) for n in names] for s in SCALE_NAMES}, index=names)
+    rows = [("", "design")] + [(g.name, f.name) for g in fields(Scale) if g.name not in ("name", "design")
+                               for f in fields(getattr(WORKSHOP, g.name))]
+    def value(s, g, f):
+        return getattr(SCALES[s], f) if not g else getattr(getattr(SCALES[s], g), f)
+    return pd.DataFrame({s: [value(s, g, f) for g, f in rows] for s in SCALE_NAMES},
+                        index=pd.MultiIndex.from_tuples(rows, names=["group", "size"]))

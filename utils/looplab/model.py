@@ -46,8 +46,8 @@ class ModelConfig:
     @classmethod
     def from_scale(cls, scale, **overrides) -> "ModelConfig":
         """The lesson-02 model of a :class:`looplab.config.Scale` profile (``overrides`` win)."""
-        kw = dict(n_layer=scale.n_layer, n_head=scale.n_head, n_embd=scale.n_embd,
-                  block_size=scale.block_size)
+        kw = dict(n_layer=scale.tiny.n_layer, n_head=scale.tiny.n_head, n_embd=scale.tiny.n_embd,
+                  block_size=scale.tiny.block_size)
         kw.update(overrides)
         return cls(**kw)
 

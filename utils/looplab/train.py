@@ -87,8 +87,8 @@ class TrainConfig:
     @classmethod
     def from_scale(cls, scale, **overrides) -> "TrainConfig":
         """The lesson-02 run of a :class:`looplab.config.Scale` profile (flat ``overrides`` win)."""
-        base = cls(model=ModelConfig.from_scale(scale), batch_size=scale.batch_size,
-                   eval_batches=scale.eval_batches)
+        base = cls(model=ModelConfig.from_scale(scale), batch_size=scale.tiny.batch_size,
+                   eval_batches=scale.tiny.eval_batches)
         return base.replace(**overrides)
 
     def replace(self, **changes) -> "TrainConfig":

@@ -89,14 +89,14 @@ class ChainConfig:
         """The lesson-04 chain of a :class:`looplab.config.Scale` profile (``overrides`` win; the
         training's knobs, such as ``n_layer`` or ``warmup_frac``, go to ``train``).
 
-        ``chain_layers`` blocks of lesson 02's width, heads and context, at its batch size; generation 0
-        trains ``chain_gen0_steps`` steps with seed 0 (one writer shared by the chains of every seed: pass
-        ``share_gen0``), later generations ``generation_steps``."""
+        ``chains.layers`` blocks of lesson 02's width, heads and context, at its batch size; generation 0
+        trains ``chains.gen0_steps`` steps with seed 0 (one writer shared by the chains of every seed: pass
+        ``share_gen0``), later generations ``chains.steps``."""
         knobs = {k: overrides.pop(k) for k in list(overrides) if k in TrainConfig.knob_names() and k != "seed"}
-        train = overrides.pop("train", TrainConfig.from_scale(scale, n_layer=scale.chain_layers))
-        kw = dict(generations=scale.generations, steps=scale.generation_steps, docs=scale.synthetic_docs,
-                  gen0_steps=scale.chain_gen0_steps, gen0_seed=0,
-                  doc_bytes=scale.doc_bytes, corpus_max_bytes=scale.corpus_max_bytes,
+        train = overrides.pop("train", TrainConfig.from_scale(scale, n_layer=scale.chains.layers))
+        kw = dict(generations=scale.chains.generations, steps=scale.chains.steps, docs=scale.chains.docs,
+                  gen0_steps=scale.chains.gen0_steps, gen0_seed=0,
+                  doc_bytes=scale.chains.doc_bytes, corpus_max_bytes=scale.tiny.corpus_max_bytes,
                   train=train.replace(**knobs))
         kw.update(overrides)
         return cls(**kw)

@@ -183,7 +183,7 @@ def lesson02_run_flops(scale: Scale) -> dict:
     from ..train import TrainConfig
     cfg = TrainConfig.from_scale(scale)
     mcfg = cfg.model
-    tokens = scale.train_steps * cfg.batch_size * cfg.model.block_size
+    tokens = scale.tiny.train_steps * cfg.batch_size * cfg.model.block_size
     return {"flops": flops_per_token(mcfg) * tokens, "n_params": matmul_params(mcfg), "tokens": tokens,
             "how": "looplab.train.TrainConfig.from_scale + looplab.model.flops_per_token (6N + attention)"}
 
@@ -194,8 +194,8 @@ LESSON05_STRATEGIES = 4  # lesson 05's STRATS (real, replace, self, disc)
 def _experiment(scale: Scale, w: Work, budgets: float) -> None:
     """``budgets`` lesson-03 experiments (each: experiment_steps steps of experiment_ref)."""
     from ..train import TrainConfig
-    cfg = TrainConfig.from_scale(scale, **dict(scale.experiment_ref))
-    w.add_training(cfg, scale.experiment_steps, runs=budgets, evals=1)
+    cfg = TrainConfig.from_scale(scale, **dict(scale.loop.experiment_ref))
+    w.add_training(cfg, scale.loop.experiment_steps, runs=budgets, evals=1)
 
 
 def lesson_work(scale: Scale) -> dict[str, Work]:
@@ -208,51 +208,51 @@ def lesson_work(scale: Scale) -> dict[str, Work]:
 
     w = Work()  # 02: one run with 10 evaluations; a width sweep at 0.3 x its time per width; samples
     cfg02 = TrainConfig.from_scale(s)
-    w.add_training(cfg02, s.train_steps, runs=1 + 0.3 * len(s.sweep_widths), evals=11)
-    w.add_sampling(cfg02, 2, s.sample_tokens, runs=1.5)
-    w.add_sampling(cfg02, 32, s.block_size, runs=2)           # generate() vs the KV-cache sampler
+    w.add_training(cfg02, s.tiny.train_steps, runs=1 + 0.3 * len(s.tiny.sweep_widths), evals=11)
+    w.add_sampling(cfg02, 2, s.tiny.sample_tokens, runs=1.5)
+    w.add_sampling(cfg02, 32, s.tiny.block_size, runs=2)           # generate() vs the KV-cache sampler
     out["02"] = w
 
     w = Work()  # 03: noise floor, null experiments, every proposer's loops, the long re-runs, the tests
-    _experiment(s, w, s.noise_replicates + s.null_experiments
-                + len(s.proposers) * s.proposer_loops * s.experiments_per_proposer + 1
-                + 2 * (s.experiments_per_proposer // 2 + 1)      # the learner's keeps, re-run on 2 seeds
-                + 2 * s.replication_seeds                        # choice and base on the sealed test
-                + len(s.proposers) * s.proposer_loops)          # each loop's choice, read on test
-    _experiment(s, w, s.screen_configs * s.screen_factor)
+    _experiment(s, w, s.loop.noise_replicates + s.loop.null_experiments
+                + len(s.loop.proposers) * s.loop.proposer_loops * s.loop.experiments_per_proposer + 1
+                + 2 * (s.loop.experiments_per_proposer // 2 + 1)      # the learner's keeps, re-run on 2 seeds
+                + 2 * s.loop.replication_seeds                        # choice and base on the sealed test
+                + len(s.loop.proposers) * s.loop.proposer_loops)          # each loop's choice, read on test
+    _experiment(s, w, s.loop.screen_configs * s.loop.screen_factor)
     # the LLM's proposals: one per LLM experiment, one per second Centaur trial, one free-writing try
-    llm_share = ("llm" in s.proposers) + 0.5 * ("centaur" in s.proposers)
-    w.add_llm(llm_share * s.proposer_loops * s.experiments_per_proposer + 1)
+    llm_share = ("llm" in s.loop.proposers) + 0.5 * ("centaur" in s.loop.proposers)
+    w.add_llm(llm_share * s.loop.proposer_loops * s.loop.experiments_per_proposer + 1)
     out["03"] = w
 
     w = Work()  # 04: one writer for every chain; three workflows per seed; top-p per seed; the sweep per seed
     from ..collapse import ChainConfig, chain_train_config
     c = ChainConfig.from_scale(s)
     cfg04 = chain_train_config(c, seed=0)
-    g_topp = min(2, s.generations)                               # the top-p chains: generations 0 and 1
-    later = s.chain_seeds * 3 * (s.generations - 1)               # replace, accumulate, accumulate-subsample
-    topp = s.chain_seeds * (g_topp - 1)
-    w.add_training(cfg04, s.chain_gen0_steps, runs=1)
-    w.add_training(cfg04, s.generation_steps, runs=later + topp)
+    g_topp = min(2, s.chains.generations)                               # the top-p chains: generations 0 and 1
+    later = s.chains.seeds * 3 * (s.chains.generations - 1)               # replace, accumulate, accumulate-subsample
+    topp = s.chains.seeds * (g_topp - 1)
+    w.add_training(cfg04, s.chains.gen0_steps, runs=1)
+    w.add_training(cfg04, s.chains.steps, runs=later + topp)
     # every seed samples the writer (and again with top-p); every later generation samples once
-    w.add_sampling(cfg04, s.synthetic_docs, s.doc_bytes, runs=s.chain_seeds + later + s.chain_seeds * g_topp)
-    w.add_training(cfg04, min(40, s.generation_steps), runs=4)   # the inline loop and run_chain, 2 gens each
-    w.add_sampling(cfg04, min(48, s.synthetic_docs), s.doc_bytes, runs=4)
-    w.add_training(cfg04, s.generation_steps, runs=3 * s.chain_seeds)   # 3 synthetic shares per seed
+    w.add_sampling(cfg04, s.chains.docs, s.chains.doc_bytes, runs=s.chains.seeds + later + s.chains.seeds * g_topp)
+    w.add_training(cfg04, min(40, s.chains.steps), runs=4)   # the inline loop and run_chain, 2 gens each
+    w.add_sampling(cfg04, min(48, s.chains.docs), s.chains.doc_bytes, runs=4)
+    w.add_training(cfg04, s.chains.steps, runs=3 * s.chains.seeds)   # 3 synthetic shares per seed
     out["04"] = w
 
     w = Work()  # 05: four strategies x seeds (one writer), then the re-grading of lesson 03
     from ..grading.strategies import lesson_chain
     cg = lesson_chain(s)
     cfg05 = chain_train_config(cg, seed=0)
-    # the real cell runs one generation after the writer, the others grading_generations - 1
-    later = s.grading_seeds * ((LESSON05_STRATEGIES - 1) * (s.grading_generations - 1) + 1)
-    w.add_training(cfg05, s.grading_gen0_steps, runs=1)        # generation 0: one writer for every seed
-    w.add_training(cfg05, s.grading_steps, runs=later)
+    # the real cell runs one generation after the writer, the others grading.generations - 1
+    later = s.grading.seeds * ((LESSON05_STRATEGIES - 1) * (s.grading.generations - 1) + 1)
+    w.add_training(cfg05, s.grading.gen0_steps, runs=1)        # generation 0: one writer for every seed
+    w.add_training(cfg05, s.grading.steps, runs=later)
     # every seed samples its batch from the writer; later generations sample docs, the last a quarter
-    last = s.grading_seeds * LESSON05_STRATEGIES
-    w.add_sampling(cfg05, s.grading_docs, s.grading_doc_bytes, runs=s.grading_seeds + later - last)
-    w.add_sampling(cfg05, cg.last_docs, s.grading_doc_bytes, runs=last)
+    last = s.grading.seeds * LESSON05_STRATEGIES
+    w.add_sampling(cfg05, s.grading.docs, s.grading.doc_bytes, runs=s.grading.seeds + later - last)
+    w.add_sampling(cfg05, cg.last_docs, s.grading.doc_bytes, runs=last)
     _experiment(s, w, 8)                   # at most 2 fresh seeds x (baseline + 3 claims)
     out["05"] = w
     return out

@@ -64,11 +64,11 @@ def lesson_chain(scale, **overrides):
     the design search and its confirmations; with 15%, 0 of 16: bench/README.md), and one stuck
     student decides a paired comparison over 6 seeds. ``overrides`` win."""
     from ..collapse import ChainConfig
-    kw = dict(generations=scale.grading_generations, n_layer=scale.grading_layers, steps=scale.grading_steps,
+    kw = dict(generations=scale.grading.generations, n_layer=scale.grading.layers, steps=scale.grading.steps,
               warmup_frac=0.15,
-              gen0_steps=scale.grading_gen0_steps, gen0_seed=0, last_docs=max(1, scale.grading_docs // 4),
-              docs=scale.grading_docs, real_docs=scale.grading_real_docs, batch_size=scale.grading_batch_size,
-              doc_bytes=scale.grading_doc_bytes)
+              gen0_steps=scale.grading.gen0_steps, gen0_seed=0, last_docs=max(1, scale.grading.docs // 4),
+              docs=scale.grading.docs, real_docs=scale.grading.real_docs, batch_size=scale.grading.batch_size,
+              doc_bytes=scale.grading.doc_bytes)
     kw.update(overrides)
     return ChainConfig.from_scale(scale, **kw)
 

@@ -27,7 +27,7 @@ from .noise import NoiseFloor, keep, noise_floor
 from .proposal import Proposal, check, clean_text
 from .proposers import HillClimbProposer, RandomProposer, TPEProposer
 from .spec import Param, ProposalError, SearchSpace, default_space
-from .verdicts import (comparison_verdict, floor_verdict, null_verdicts, optimism_verdict, replication_verdict,
+from .verdicts import (NULL_SEED0, comparison_verdict, floor_verdict, null_verdicts, optimism_verdict, replication_verdict,
                        screen_verdict)
 
 __all__ = ["Ledger", "scrub", "AnthropicBackend", "OpenAIBackend", "RecordingBackend", "ReplayBackend",
@@ -36,5 +36,5 @@ __all__ = ["Ledger", "scrub", "AnthropicBackend", "OpenAIBackend", "RecordingBac
            "ResearchLoop", "SealedError", "NoiseFloor", "keep", "noise_floor",
            "Proposal", "check", "clean_text", "HillClimbProposer", "RandomProposer", "TPEProposer",
            "Param", "ProposalError", "SearchSpace", "default_space",
-           "null_verdicts", "comparison_verdict", "floor_verdict", "screen_verdict", "optimism_verdict",
+           "NULL_SEED0", "null_verdicts", "comparison_verdict", "floor_verdict", "screen_verdict", "optimism_verdict",
            "replication_verdict"]

@@ -104,7 +104,7 @@ def simulate_class(target, learners: Sequence[str] = DEFAULT_LEARNERS, experimen
     if bad or not families:
         raise ValueError(f"families={list(families)!r}: simulate with some of {sorted(kinds)} (the LLM's are lesson 03's own)")
     runner = runner or class_runner()
-    space = default_space(dict(runner.scale.experiment_base))     # lesson 03's start
+    space = default_space(dict(runner.scale.loop.experiment_base))     # lesson 03's start
     store = None
     for name in learners:
         store = ClassStore(target, learner=name, loop="lesson03")

@@ -5,7 +5,7 @@
 experiment gets the same budget, in one of three kinds:
 
 * ``"flops"`` (default): the same training compute for every experiment -- the FLOPs of
-  ``scale.experiment_steps`` steps of the reference config. A bigger model or batch gets fewer steps,
+  ``scale.loop.experiment_steps`` steps of the reference config. A bigger model or batch gets fewer steps,
   a smaller one more (at most 1.5x: on a CPU a tiny model is bound by per-step overhead, so 4x the
   steps of a 1-layer, 32-wide model took 16 s an experiment, 6x the reference's time), so "just make it bigger" is not a free win, the wall time of
   an experiment stays roughly constant, and -- unlike a seconds budget -- the result does not
@@ -34,7 +34,7 @@ class Runner:
     """``runner(config, seed) -> dict`` of val_bpb and the cost record of one budgeted run.
 
     ``config`` holds :class:`~looplab.train.TrainConfig` fields (the search space's names); the
-    rest come from the scale profile. ``steps`` (default ``scale.experiment_steps``) sets the
+    rest come from the scale profile. ``steps`` (default ``scale.loop.experiment_steps``) sets the
     budget: that many steps of ``base`` (default: the scale's ``experiment_ref``) for
     ``kind="flops"``, of every config for ``"steps"``; ``seconds`` is the budget for ``kind="seconds"``.
     A ``seed`` field in ``config`` (the null proposer's only change) overrides the loop's seed.
@@ -50,15 +50,15 @@ class Runner:
         if kind == "seconds" and not seconds:
             raise ValueError("kind='seconds' needs seconds=S (> 0)")
         self.scale, self.kind, self.max_step_factor = scale, kind, max_step_factor
-        self.steps = steps if steps is not None else scale.experiment_steps
+        self.steps = steps if steps is not None else scale.loop.experiment_steps
         self.seconds = seconds
         if kind != "seconds":
             Budget(steps=self.steps)  # validates
-        self.base = dict(base) if base is not None else dict(scale.experiment_ref)
+        self.base = dict(base) if base is not None else dict(scale.loop.experiment_ref)
         self.flops_budget = self.step_flops(self.base) * self.steps
-        self.data = data if data is not None else default_splits(corpus, scale.corpus_max_bytes)
-        self.eval_batches = eval_batches or scale.eval_batches
-        self.eval_batch_size = eval_batch_size or scale.batch_size
+        self.data = data if data is not None else default_splits(corpus, scale.tiny.corpus_max_bytes)
+        self.eval_batches = eval_batches or scale.tiny.eval_batches
+        self.eval_batch_size = eval_batch_size or scale.tiny.batch_size
         self.device = device or default_device()   # one place decides: cuda -> mps -> cpu
         self.runs = 0
 
