@@ -147,3 +147,15 @@ def test_the_readme_names_every_module():
     packages = sorted({p.parent.name for p in _modules() if p.parent != LIB})
     missing += [f"looplab.{pkg}" for pkg in packages if f"`looplab.{pkg}`" not in table]
     assert not missing, f"README's library table does not name: {missing}"
+
+
+CELL_LINES = 30   # issue 32: a lesson cell shows one step; the glue it needs lives in the library
+
+
+@pytest.mark.parametrize("nb", sorted(REPO.glob("lessons/*.ipynb")), ids=lambda p: p.stem)
+def test_no_lesson_code_cell_is_longer_than_30_lines(nb):
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    long = {i: len("".join(c["source"]).splitlines()) for i, c in enumerate(cells) if c["cell_type"] == "code"}
+    assert not {i: n for i, n in long.items() if n > CELL_LINES}, (
+        f"{nb.name}: code cells over {CELL_LINES} lines (cell index: lines); split them where a learner would "
+        "pause, or move glue that teaches nothing into the lesson's package")
