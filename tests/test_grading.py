@@ -458,3 +458,51 @@ def test_a_chain_stored_before_train_config_was_nested_resumes():
     c = gr.lesson_chain(SCALES["workshop"], seed=1)
     assert c.fingerprint() == stored
     assert ChainConfig.from_scale(SCALES["workshop"]).fingerprint().get("warmup_frac") is None   # lesson 04: default
+
+
+def _kept_table(real_text, narrow: str | None, seeds=range(4), generations=2, per_batch=8, doc_bytes=160):
+    """A kept table as lesson 05 builds it, from real documents: each batch keeps ``per_batch`` distinct
+    documents, except the strategy ``narrow``, which keeps one document ``per_batch`` times (its mode)."""
+    from looplab import textmetrics as tm
+    rows, at = [], 0
+    for s in seeds:
+        for k in range(generations):
+            docs = [real_text[at + i * doc_bytes: at + (i + 1) * doc_bytes] for i in range(per_batch)]
+            at += per_batch * doc_bytes
+            for name in ("self", "disc"):
+                kept = [docs[0]] * per_batch if name == narrow else docs
+                rows.append({"strategy": name, "seed": s, "written by generation": k,
+                             "word entropy (kept, bits)": tm.unigram_entropy(kept)})
+    return pd.DataFrame(rows)
+
+
+def test_mechanism_verdict_holds_only_when_self_keeps_narrower_text(real_text, tmp_path, monkeypatch):
+    heads = tmp_path / "headlines.jsonl"
+    monkeypatch.setenv("LOOPLAB_HEADLINES", str(heads))
+    narrow = _kept_table(real_text, narrow="self")
+    d = gr.kept_entropy_gaps(narrow)
+    assert len(d) == 8 and (d > 0).all()                                    # 4 seeds x 2 generations
+    v = gr.mechanism_verdict(narrow, [0, 1, 2, 3])
+    assert v.holds and not v.must_hold and v.p_value == 1 / 2 ** 8 and v.value == d.round(3).tolist()
+    assert v.claim.startswith("M1:") and v.seeds == [0, 1, 2, 3]
+    assert not gr.mechanism_verdict(_kept_table(real_text, narrow=None), [0, 1, 2, 3]).holds     # the same text: no gap
+    wider = gr.mechanism_verdict(_kept_table(real_text, narrow="disc"), [0, 1, 2, 3])           # self keeps the wider text
+    assert not wider.holds and wider.p_value == 1.0
+    assert len(heads.read_text().splitlines()) == 3                                           # each one recorded
+    with pytest.raises(ValueError, match="disc"):
+        gr.kept_entropy_gaps(narrow[narrow.strategy == "self"])
+    with pytest.raises(ValueError, match="word entropy"):
+        gr.mechanism_verdict(narrow.drop(columns="word entropy (kept, bits)"), [0])
+
+
+def test_regrade_verdict_says_whether_claims_shrank(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_HEADLINES", raising=False)
+    shrank = pd.DataFrame({"claimed_gain": [0.05, 0.03, 0.04], "measured_gain": [0.01, 0.035, -0.002]})
+    v = gr.regrade_verdict(shrank, [10_000, 10_001])
+    assert v.holds and not v.must_hold and v.value == [0.04, -0.005, 0.042] and v.seeds == [10_000, 10_001]
+    held = pd.DataFrame({"claimed_gain": [0.02, 0.03], "measured_gain": [0.025, 0.03]})
+    assert not gr.regrade_verdict(held, [10_000]).holds                     # measured as much as claimed, or more
+    with pytest.raises(ValueError, match="no claims"):
+        gr.regrade_verdict(shrank.iloc[:0], [10_000])
+    with pytest.raises(ValueError, match="measured_gain"):
+        gr.regrade_verdict(shrank.drop(columns="measured_gain"), [10_000])

@@ -12,7 +12,8 @@ package:
 * :mod:`.strategies` -- the strategies of the designed experiment, and the paired
   comparisons over seeds;
 * :mod:`.regrade` -- re-grading an experiment loop's claims on the sealed test split;
-* :mod:`.verdicts` -- the lesson's planned comparisons, with the power the design search measured.
+* :mod:`.verdicts` -- the lesson's planned comparisons, with the power the design search measured,
+  and its reported verdicts: the mechanism (M1) and the re-grade of a loop's claims.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from .graders import (EmbeddingGrader, Grader, ModelGrader, NGramGrader, RatioGr
 from .regrade import kept_records, pick_claims, regrade
 from .strategies import (Strategy, StrategyRun, compare, last_generation_summary, last_rows, last_values,
                          lesson_chain, paired_diffs, recovered_share, run_strategies, strategy_table)
-from .verdicts import PLANNED, SEARCHED_POWER, comparisons_table, lesson05_verdicts
+from .verdicts import (PLANNED, SEARCHED_POWER, comparisons_table, kept_entropy_gaps, lesson05_verdicts,
+                       mechanism_verdict, regrade_verdict)
 
 __all__ = ["DiscriminatorGrader", "RandomFraction", "TopFraction", "top_fraction",
            "EmbeddingGrader", "Grader", "ModelGrader", "NGramGrader", "RatioGrader", "ReferenceGrader",
@@ -31,4 +33,5 @@ __all__ = ["DiscriminatorGrader", "RandomFraction", "TopFraction", "top_fraction
            "kept_records", "pick_claims", "regrade",
            "Strategy", "StrategyRun", "compare", "last_generation_summary", "last_rows", "last_values",
            "lesson_chain", "paired_diffs", "recovered_share", "run_strategies", "strategy_table",
-           "PLANNED", "SEARCHED_POWER", "comparisons_table", "lesson05_verdicts"]
+           "PLANNED", "SEARCHED_POWER", "comparisons_table", "kept_entropy_gaps", "lesson05_verdicts",
+           "mechanism_verdict", "regrade_verdict"]

@@ -4,11 +4,18 @@ Each is the exact one-sided sign-flip test of a paired val_bpb difference at the
 (:func:`looplab.grading.strategies.compare`). A comparison is *required* (``must_hold``) only where the
 design was searched (the workshop's sizes) and the search measured at least 80% power at this seed count;
 elsewhere it is reported.
+
+Two more verdicts are reported, never required: the mechanism ``M1`` (:func:`mechanism_verdict`: does
+the writer's own filter keep narrower text than the discriminator?) and the re-grade of a loop's claims
+(:func:`regrade_verdict`: do they shrink on fresh seeds and the sealed test split?).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from ..stats import sign_flip_test
 from ..verdict import Verdict, record
 from .strategies import compare
 
@@ -63,3 +70,50 @@ def comparisons_table(table, verdicts: dict[str, Verdict]):
                      "mean diff (bits/byte)": c["mean_diff"], "wins": f"{c['wins']} of {c['n']}",
                      "p (one-sided)": c["p_value"], "holds": c["holds"]})
     return pd.DataFrame(rows).set_index("comparison")
+
+
+ENTROPY = "word entropy (kept, bits)"          # the kept table's column the mechanism reads
+
+
+def kept_entropy_gaps(kept_table) -> np.ndarray:
+    """Word entropy of the text ``disc`` kept minus that ``self`` kept, per seed and generation: one paired
+    difference per batch, generation by generation (seeds in order within each). ``kept_table``: one row per
+    kept batch, with columns ``strategy``, ``seed``, ``written by generation`` and ``word entropy (kept, bits)``."""
+    missing = {"strategy", "seed", "written by generation", ENTROPY} - set(kept_table.columns)
+    if missing:
+        raise ValueError(f"the kept table lacks the column(s) {sorted(missing)}")
+    absent = {"disc", "self"} - set(kept_table["strategy"])
+    if absent:
+        raise ValueError(f"the kept table has no batches of {sorted(absent)}: the mechanism compares disc with self")
+    ent = kept_table.pivot_table(index="seed", columns=["strategy", "written by generation"], values=ENTROPY)
+    return np.concatenate([(ent["disc"][k] - ent["self"][k]).to_numpy() for k in sorted(set(ent["self"].columns))])
+
+
+def mechanism_verdict(kept_table, seeds: Sequence[int]) -> Verdict:
+    """``M1``, recorded and reported: the writer's own filter (``self``) keeps narrower text than the
+    discriminator (``disc``), by the exact one-sided sign-flip test of :func:`kept_entropy_gaps` (mean > 0).
+    The batches of one seed are not independent, so its false-positive rate is read as descriptive."""
+    d = kept_entropy_gaps(kept_table)
+    p = sign_flip_test(d, "greater")
+    return record(lesson="05", claim="M1: the writer's own filter keeps narrower text than the discriminator (word entropy of the kept text)",
+                  statistic="word entropy of kept text, disc - self, per seed and generation (bits)", value=d.round(3).tolist(),
+                  test="exact one-sided sign-flip test, mean > 0", threshold=0.05, seeds=seeds,
+                  holds=bool(p <= 0.05 and d.mean() > 0), must_hold=False, p_value=p,
+                  false_positive_rate="at most 5% (pairs within a seed are not independent: read it as descriptive)")
+
+
+def regrade_verdict(regraded, fresh_seeds: Sequence[int]) -> Verdict:
+    """The re-grade of a loop's claims, recorded and reported: claimed gain minus measured gain per claim
+    (``regraded``: :func:`looplab.grading.regrade`'s table, one row per claim), and whether its mean is above
+    zero. Descriptive, not a test: the claims are few, each measured on the few ``fresh_seeds``."""
+    missing = {"claimed_gain", "measured_gain"} - set(regraded.columns)
+    if missing:
+        raise ValueError(f"the re-graded table lacks the column(s) {sorted(missing)}")
+    if len(regraded) == 0:
+        raise ValueError("the re-graded table has no claims: nothing to compare")
+    shrink = regraded["claimed_gain"] - regraded["measured_gain"]
+    return record(lesson="05", claim="the loop's claimed gains shrink when re-graded outside it (fresh seeds, sealed test)",
+                  statistic="claimed gain - measured gain, per claim (bits/byte)", value=shrink.round(4).tolist(),
+                  test="mean over claims > 0 (descriptive: claims are few and each measured on few seeds)", threshold=0.0,
+                  seeds=fresh_seeds, holds=bool(shrink.mean() > 0), must_hold=False,
+                  false_positive_rate="not a test: a descriptive comparison, reported either way")
