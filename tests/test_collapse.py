@@ -432,3 +432,90 @@ def test_lesson04_verdicts_find_a_clear_collapse_and_not_a_flat_one(monkeypatch)
     assert not flat["1 replace rises"].must_hold and sum(v.holds for v in flat.values()) <= 1   # noise, at 5% each
     assert C.lesson04_verdicts(_chains({"replace": 0.1, "accumulate": 0.0, "accumulate-subsample": 0.0}, seeds=1), 3,
                                require_rise=True) == {}
+
+
+# the later sections' verdicts: the tails first, top-p against full sampling, the synthetic-share sweep
+def _band_losses(splits, cut_rare: float, seeds=range(5)) -> dict:
+    """Per seed, each band's relative loss of survival between two samples of real KJV documents; in the
+    second, a share ``cut_rare`` of the rare band's words is deleted (0: two honest draws of the same text)."""
+    from looplab.data import decode_tokens
+    bands = tm.frequency_bands(decode_tokens(splits.train), tail_frac=0.1, common_frac=0.5)
+    val = decode_tokens(splits.val)
+    loss = {b: [] for b in tm.BAND_NAMES}
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        before = [d.text for d in C.real_docs(val, 30, 300, seed=s)]
+        after = [" ".join(w for w in d.text.split(" ") if not (w.lower() in bands["rare"] and rng.random() < cut_rare))
+                 for d in C.real_docs(val, 30, 300, seed=100 + s)]
+        r0, r1 = tm.band_report(before, bands), tm.band_report(after, bands)
+        for b in tm.BAND_NAMES:
+            loss[b].append(1 - r1[f"{b}_survival"] / r0[f"{b}_survival"])
+    return {b: np.array(v) for b, v in loss.items()}
+
+
+def test_band_verdict_sees_a_tail_cut_from_real_text_and_not_a_fresh_draw(splits, monkeypatch):
+    monkeypatch.delenv("LOOPLAB_HEADLINES", raising=False)
+    cut = C.band_verdict(_band_losses(splits, cut_rare=0.8), seeds=list(range(5)))
+    assert cut.holds and not cut.must_hold and cut.seeds == [0, 1, 2, 3, 4] and cut.lesson == "04"
+    assert np.all(np.asarray(cut.value) > 0) and cut.detail.startswith("t = ")
+    fresh = C.band_verdict(_band_losses(splits, cut_rare=0.0), seeds=list(range(5)))
+    assert not fresh.holds
+    one = _band_losses(splits, cut_rare=0.8, seeds=[0])
+    assert C.band_verdict(one, seeds=[0]) is None
+    with pytest.raises(ValueError, match="for 2 seeds"):
+        C.band_verdict(one, seeds=[0, 1])
+    with pytest.raises(ValueError, match="lack the band"):
+        C.band_verdict({"rare": one["rare"]}, seeds=[0])
+
+
+def _topp_table(top_p_effect: float, seeds=4, noise=0.01, seed=0):
+    """Full and top-p replace chains over generations 0 and 1; top-p's val_bpb rises, and its distinct-2 and
+    rare survival fall, by ``top_p_effect`` more than full sampling's, plus seed noise."""
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    rows = []
+    for sampling, e in (("full", 0.0), ("top-p 0.8", top_p_effect)):
+        for s in range(seeds):
+            for g in (0, 1):
+                rows.append({"mode": "replace", "seed": s, "generation": g, "sampling": sampling,
+                             "val_bpb": 2.0 + (0.05 + e) * g + noise * rng.standard_normal(),
+                             "distinct_2": 0.6 - e * g + noise * rng.standard_normal(),
+                             "rare_survival": 0.4 - e * g + noise * rng.standard_normal()})
+    return pd.DataFrame(rows)
+
+
+def test_topp_verdicts_find_a_clear_effect_and_not_a_null(monkeypatch):
+    monkeypatch.delenv("LOOPLAB_HEADLINES", raising=False)
+    first = {"rare": np.array([0.5, 0.6, 0.55, 0.5]), "middle": np.array([0.1, 0.12, 0.08, 0.1]),
+             "common": np.array([0.0, 0.01, 0.0, 0.02])}
+    clear = C.topp_verdicts(_topp_table(0.1), first)
+    assert list(clear) == ["val_bpb rises faster", "samples narrow", "rare words go faster", "tails first"]
+    assert all(v.holds and not v.must_hold and v.seeds == [0, 1, 2, 3] for v in clear.values())
+    assert clear["tails first"].value == pytest.approx(list(C.tails_first_gap(first)))
+    even = {b: np.array([0.1, 0.12, 0.09, 0.11]) for b in tm.BAND_NAMES}
+    null = C.topp_verdicts(_topp_table(0.0, seed=3), even)
+    assert not null["tails first"].holds and sum(v.holds for v in null.values()) <= 1
+    assert C.topp_verdicts(_topp_table(0.1, seeds=1), {b: v[:1] for b, v in first.items()}) == {}
+    with pytest.raises(ValueError, match="one top-p label"):
+        C.topp_verdicts(_topp_table(0.1).assign(sampling="full"), first)
+
+
+def test_sweep_verdicts_holm_keeps_a_clear_share_and_drops_a_null(tmp_path, monkeypatch):
+    import pandas as pd
+    monkeypatch.setenv("LOOPLAB_HEADLINES", str(tmp_path / "h.jsonl"))
+    rng = np.random.default_rng(1)
+    diffs = pd.DataFrame({0.0: np.zeros(5), 0.001: 0.01 * rng.standard_normal(5),
+                          0.1: 0.05 + 0.01 * rng.standard_normal(5)}, index=pd.Index(range(5), name="seed"))
+    diffs.columns.name = "fraction"
+    v = C.sweep_verdicts(diffs, total_docs=200)
+    assert list(v) == [0.001, 0.1] and v[0.1].holds and not v[0.001].holds
+    assert v[0.1].seeds == [0, 1, 2, 3, 4] and v[0.1].threshold == C.ALPHA and "20 synthetic docs of 200" in v[0.1].detail
+    assert v[0.1].value == pytest.approx(diffs[0.1].tolist()) and "Holm-corrected over 2 shares" in v[0.1].test
+    assert len((tmp_path / "h.jsonl").read_text().splitlines()) == 2
+    cols = C.sweep_test_table(diffs, v)
+    assert list(cols.index) == [0.0, 0.001, 0.1] and cols.index.name == "fraction"
+    assert cols.loc[0.0, "beyond seed noise (Holm)"] == "(baseline)" and np.isnan(cols.loc[0.0, "t"])
+    assert cols.loc[0.1, "beyond seed noise (Holm)"] is True and cols.loc[0.1, "p (one-sided)"] == v[0.1].p_value
+    assert C.sweep_verdicts(diffs.iloc[:1], total_docs=200) == {}
+    with pytest.raises(ValueError, match="all-real baseline 0.0"):
+        C.sweep_verdicts(diffs[[0.001, 0.1]], total_docs=200)

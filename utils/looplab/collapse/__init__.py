@@ -40,11 +40,13 @@ from .documents import Doc, docs_to_tokens, provenance_counts, real_docs, weight
 from .gaussian import (ESTIMATORS, MODES, GaussianChains, digamma, expected_variance, fit_gaussian,
                        gaussian_chains, tail_probability, typical_variance)
 from .store import ChainStore
-from .verdicts import ALPHA, lesson04_verdicts, paired_rise, paired_test
+from .verdicts import (ALPHA, band_verdict, lesson04_verdicts, paired_rise, paired_test, sweep_test_table,
+                       sweep_verdicts, tails_first_gap, topp_verdicts)
 
 __all__ = ["decode_tokens", "chains_table", "per_seed_slopes", "seed_spread", "synthetic_fraction_sweep",
            "ChainResult", "run_chain", "CHAIN_MODES", "SAMPLING_FIELDS", "ChainConfig", "Select", "chain_train_config",
            "Doc", "docs_to_tokens", "provenance_counts", "real_docs", "weights_hash",
            "ESTIMATORS", "MODES", "GaussianChains", "digamma", "expected_variance", "fit_gaussian", "gaussian_chains",
            "tail_probability", "typical_variance", "ChainStore",
-           "ALPHA", "lesson04_verdicts", "paired_rise", "paired_test"]
+           "ALPHA", "lesson04_verdicts", "paired_rise", "paired_test", "band_verdict", "tails_first_gap",
+           "topp_verdicts", "sweep_verdicts", "sweep_test_table"]
