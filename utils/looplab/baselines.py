@@ -1,44 +1,10 @@
-"""Yardsticks a byte-level language model has to beat on held-out text, in bits per byte, and lesson 02's
-verdicts against them.
-
-* uniform over 256 bytes: 8 bits per byte, a model that knows nothing;
-* :func:`unigram_bpb` -- a byte's frequency in the training text, nothing else (add-one smoothed), scored
-  on validation text: the cross-entropy of a model without context;
-* :func:`zlib_bpb` -- zlib at level 9, a general-purpose compressor, on the validation text itself.
-
-:func:`lesson02_verdicts` compares a trained model's validation bits per byte with the last two.
+"""Lesson 02's verdicts: the trained model against the yardsticks the lesson computes in front of the
+learner (the uniform 8 bits per byte, a unigram byte model fitted on train and scored on validation, and
+zlib -9 on the validation text).
 """
 from __future__ import annotations
 
-import zlib
-
-import torch
-
 from .verdict import Verdict, record
-
-def _byte_ids(ids, name: str) -> torch.Tensor:
-    t = torch.as_tensor(ids)
-    if t.ndim != 1 or t.numel() == 0 or t.is_floating_point() or int(t.min()) < 0 or int(t.max()) > 255:
-        raise ValueError(f"{name} must be a non-empty 1-D tensor of byte ids in 0..255")
-    return t.long()
-
-
-def byte_unigram(train) -> torch.Tensor:
-    """Each byte's probability in ``train`` (1-D byte ids), add-one smoothed so no byte has probability zero
-    (float64, 256 entries)."""
-    counts = torch.bincount(_byte_ids(train, "train"), minlength=256).double() + 1.0
-    return counts / counts.sum()
-
-
-def unigram_bpb(train, val) -> float:
-    """Cross-entropy on ``val`` of :func:`byte_unigram` fitted on ``train``, in bits per byte."""
-    return float(-(byte_unigram(train)[_byte_ids(val, "val")].log2()).mean())
-
-
-def zlib_bpb(val) -> float:
-    """zlib -9's compressed size of ``val`` (1-D byte ids), in bits per byte of ``val``."""
-    data = bytes(_byte_ids(val, "val").tolist())
-    return 8 * len(zlib.compress(data, 9)) / len(data)
 
 
 def lesson02_verdicts(val_bpb: float, unigram: float, zlib_: float, seed: int, required: bool) -> dict[str, Verdict]:
