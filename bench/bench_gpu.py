@@ -9,7 +9,12 @@ each step. The course's is ``looplab.train.train_step`` on ``looplab.model``'s m
 Each is timed as the median of ``rounds`` rounds of ``steps`` steps, interleaved, with the device
 synchronised around every round; batches are drawn on the host as train() does.
 
-Prints ms a step for each, the ratio reference / course (>= 1.0: the course's step is at least as fast),
+Two comparisons, each interleaved: **step**, one step each, both reading the loss as a float every step
+(the same wait for the device); and **loop**, the course's ``looplab.train.train`` (its loop: schedule,
+batches, the losses read every ``LOSS_READ_EVERY`` steps) against the same reference written as nanoGPT's
+train.py loop (lr schedule, batch, step, ``loss.item()`` at its ``log_interval`` of 10).
+
+Prints ms a step for each, the ratio reference / course (>= 1.0: the course's is at least as fast),
 tokens/s, and MFU against ``looplab.hardware.peak`` (the datasheet's dense 16-bit figure on a known GPU)
 next to a measured 8192-cube matmul. Writes ``bench/results/gpu_<device name>.json``. On a CPU
 (``--device cpu``) it runs the same comparison in fp32, the CPU ratio the issue asks to keep.
@@ -74,7 +79,76 @@ def make_steps(cfg, device: str):
         r_prec.step(r_opt)
         float(loss.detach())      # train_step returns the loss as a float: the same sync per step
 
-    return course_step, reference_step
+    def reference_loop(steps: int) -> float:
+        """ms a step of nanoGPT's train.py loop around the reference step: get_lr, a batch, the step,
+        a loss read at its log_interval (10). A fresh model and optimizer each call, as train() builds
+        (their first step allocates the gradients and the optimizer's state, in both loops)."""
+        from looplab.train import lr_at
+        ref = nanogpt_model(cfg.model).to(device).train()
+        r_opt = make_optimizer(ref, cfg)
+        _sync(device)
+        t0 = time.perf_counter()
+        for it in range(steps):
+            for grp in r_opt.param_groups:
+                grp["lr"] = lr_at(it / steps, cfg.lr, cfg.warmup_frac, cfg.schedule, cfg.min_lr_ratio)
+            x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
+            x, y = to_device(x, device), to_device(y, device)
+            with r_prec.autocast():
+                logits = ref(x).logits
+                loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+            r_prec.backward(loss)
+            r_prec.unscale(r_opt)
+            torch.nn.utils.clip_grad_norm_(ref.parameters(), cfg.grad_clip)
+            r_prec.step(r_opt)
+            r_opt.zero_grad(set_to_none=True)
+            if it % 10 == 0 or it == steps - 1:
+                loss.item()
+        _sync(device)
+        return (time.perf_counter() - t0) / steps * 1e3
+
+    def course_loop(steps: int) -> float:
+        """ms a step of looplab.train.train's loop (its own clock: the budgeted training time)."""
+        from looplab.data import Splits
+        from looplab.train import Budget, train
+        data = Splits(tokens, tokens[:4096], tokens[:0], name="kjv")
+        res = train(cfg.replace(eval_batches=1), Budget(steps=steps), data, progress=False, device=device,
+                    measure_peak=False)
+        return res.wall_s / res.steps * 1e3
+
+    return course_step, reference_step, course_loop, reference_loop
+
+
+def aten_ops(step) -> int:
+    """How many ATen operations one call of ``step`` dispatches (on a GPU, about one kernel launch each)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count() as c:
+        step()
+    return c.n
+
+
+def host_cost(cfg, device: str, steps: int, rounds: int) -> dict:
+    """The steps' fixed cost: ATen ops and ms a step at the scale's depth but tiny shapes (1 x 8 tokens,
+    16 wide), where the arithmetic is negligible and what is left is Python, dispatch and launches."""
+    tiny = cfg.replace(batch_size=1, block_size=8, n_embd=16, n_head=2)
+    course, reference, _, _ = make_steps(tiny, device)
+    for _ in range(5):
+        course(), reference()
+    ops = {"course": aten_ops(course), "reference": aten_ops(reference)}
+    c_ms, r_ms = [], []
+    for _ in range(rounds):
+        c_ms.append(round_ms(course, steps, device))
+        r_ms.append(round_ms(reference, steps, device))
+    c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
+    return {"n_layer": tiny.model.n_layer, "aten_ops_course": ops["course"], "aten_ops_reference": ops["reference"],
+            "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3)}
 
 
 def round_ms(step, steps: int, device: str) -> float:
@@ -115,25 +189,34 @@ def main(argv=None) -> int:
     rows = []
     for batch in a.batches:
         cfg = TrainConfig.from_scale(SCALES[a.scale]).replace(batch_size=batch)
-        course, reference = make_steps(cfg, a.device)
+        course, reference, course_loop, reference_loop = make_steps(cfg, a.device)
         for _ in range(5):
             course()
             reference()
-        c_ms, r_ms = [], []
+        course_loop(10), reference_loop(10)
+        ms = {"step": ([], []), "loop": ([], [])}
         for _ in range(a.rounds):     # interleaved: a slow moment hits both
-            c_ms.append(round_ms(course, a.steps, a.device))
-            r_ms.append(round_ms(reference, a.steps, a.device))
-        c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
+            ms["step"][0].append(round_ms(course, a.steps, a.device))
+            ms["step"][1].append(round_ms(reference, a.steps, a.device))
+            ms["loop"][0].append(course_loop(a.steps))
+            ms["loop"][1].append(reference_loop(a.steps))
         fl = flops_per_token(cfg.model) * batch * cfg.model.block_size
-        row = {"batch": batch, "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3),
-               "course_tokens_per_s": round(batch * cfg.model.block_size / (c / 1e3)),
-               "course_mfu": round(fl / (c / 1e3) / pk.flops, 4), "course_mfu_vs_measured_matmul": round(fl / (c / 1e3) / big, 4)}
-        rows.append(row)
-        print(f"batch {batch:4d}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
-              f"MFU {row['course_mfu']:.3f} (vs the measured matmul {row['course_mfu_vs_measured_matmul']:.3f})")
+        for what, (c_ms, r_ms) in ms.items():
+            c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
+            row = {"batch": batch, "what": what, "course_ms": round(c, 3), "reference_ms": round(r, 3),
+                   "ratio": round(r / c, 3), "course_tokens_per_s": round(batch * cfg.model.block_size / (c / 1e3)),
+                   "course_mfu": round(fl / (c / 1e3) / pk.flops, 4),
+                   "course_mfu_vs_measured_matmul": round(fl / (c / 1e3) / big, 4)}
+            rows.append(row)
+            print(f"batch {batch:4d}, {what}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
+                  f"MFU {row['course_mfu']:.3f} (vs the measured matmul {row['course_mfu_vs_measured_matmul']:.3f})")
+    host = host_cost(TrainConfig.from_scale(SCALES[a.scale]), a.device, 10 * a.steps, a.rounds)
+    print(f"fixed cost at tiny shapes ({host['n_layer']} layers, 1 x 8 tokens): course {host['course_ms']:.2f} ms "
+          f"and {host['aten_ops_course']} ATen ops a step, nanoGPT layout {host['reference_ms']:.2f} ms and "
+          f"{host['aten_ops_reference']} ops, ratio {host['ratio']:.2f}x")
     out = {"device": name, "dtype": dtype, "torch": torch.__version__, "scale": a.scale,
            "peak_tflops": pk.flops / 1e12, "peak_how": pk.how, "measured_matmul_tflops": big / 1e12,
-           "steps": a.steps, "rounds": a.rounds, "rows": rows, "date": time.strftime("%Y-%m-%d")}
+           "steps": a.steps, "rounds": a.rounds, "rows": rows, "fixed_cost": host, "date": time.strftime("%Y-%m-%d")}
     path = a.out or HERE / "results" / f"gpu_{re.sub(r'[^A-Za-z0-9]+', '_', name if a.device == 'cuda' else 'cpu').strip('_').lower()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

@@ -12,12 +12,16 @@ def test_bench_gpu_runs_on_the_cpu(repo_root, tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     d = json.loads(out.read_text())
-    row = d["rows"][0]
     assert d["dtype"] == "float32" and d["peak_how"].startswith("measured")
-    assert row["batch"] == 4 and row["course_ms"] > 0 and row["reference_ms"] > 0
-    assert abs(row["ratio"] - row["reference_ms"] / row["course_ms"]) < 0.01
-    assert 0 < row["course_mfu"] < 1
-    assert "ratio" in r.stdout and "nanoGPT layout" in r.stdout
+    assert [row["what"] for row in d["rows"]] == ["step", "loop"]      # the bare step, then train()'s loop
+    for row in d["rows"]:
+        assert row["batch"] == 4 and row["course_ms"] > 0 and row["reference_ms"] > 0
+        assert abs(row["ratio"] - row["reference_ms"] / row["course_ms"]) < 0.01
+        assert 0 < row["course_mfu"] < 1
+    fixed = d["fixed_cost"]        # the tiny-shape proxy for the steps' host overhead (Python, dispatch, launches)
+    assert fixed["aten_ops_course"] > 100 and fixed["aten_ops_reference"] > 100
+    assert fixed["course_ms"] > 0 and fixed["reference_ms"] > 0
+    assert "ratio" in r.stdout and "nanoGPT layout" in r.stdout and "fixed cost" in r.stdout
 
 
 def test_bench_gpu_refuses_without_cuda(repo_root):

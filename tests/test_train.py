@@ -116,6 +116,43 @@ def test_same_seed_same_numbers_different_seed_differs(splits):
     assert a.val_loss != c.val_loss
 
 
+def test_losses_read_in_batches_equal_a_read_every_step(splits):
+    """train() reads its losses every LOSS_READ_EVERY steps; they are the floats a per-step read gives."""
+    import torch
+
+    from looplab.data import get_batch
+    from looplab.train import LOSS_READ_EVERY, lr_at, make_optimizer, train_step
+
+    steps = LOSS_READ_EVERY + 3                 # one batched read in the loop, the rest at the end
+    r = train(CFG, Budget(steps=steps), splits, progress=False, measure_peak=False)
+    m = build_model(CFG.model, seed=CFG.seed)
+    opt, g = make_optimizer(m, CFG), torch.Generator().manual_seed(CFG.seed + 1)
+    by_hand = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(CFG.seed)
+        for i in range(steps):
+            x, y = get_batch(splits.train, CFG.batch_size, CFG.model.block_size, g)
+            by_hand.append(train_step(m, opt, x, y, lr_at(i / steps, CFG.lr, CFG.warmup_frac, CFG.schedule,
+                                                           CFG.min_lr_ratio), CFG.grad_clip))
+    assert [h["loss"] for h in r.history] == by_hand
+    assert all(type(h["loss"]) is float for h in r.history) and [h["step"] for h in r.history] == list(range(1, steps + 1))
+
+
+def test_a_diverged_run_stops_within_one_read(splits):
+    """A loss that is not finite stops the run at the next read, with a warning naming the step."""
+    import torch
+
+    from looplab.train import LOSS_READ_EVERY
+
+    m = build_model(CFG.model, seed=0)
+    with torch.no_grad():
+        m.transformer.wte.weight[0, 0] = float("nan")     # every step's loss is NaN
+    with pytest.warns(UserWarning, match="became nan at step 1 "):
+        r = train(CFG, Budget(steps=200), splits, model=m, progress=False, measure_peak=False)
+    assert r.steps == LOSS_READ_EVERY and len(r.history) == r.steps
+    assert math.isnan(r.history[0]["loss"]) and math.isnan(r.val_loss)
+
+
 def test_seconds_budget_stops(splits):
     r = train(CFG, Budget(seconds=0.5), splits, progress=False, measure_peak=False)
     assert r.steps >= 1 and r.wall_s < 1.5

@@ -28,6 +28,12 @@ from .model import ModelConfig, build_model, flops_per_token, n_params
 
 SCHEDULES = ("cosine", "linear", "constant")
 
+# train() reads its losses off the device every this many steps: on a GPU a read waits for every
+# queued kernel, so reading each step's loss would stop the host from queueing the next step
+# while the GPU works (nanoGPT reads at its log_interval, 10 by default). A diverged run is caught
+# within this many steps. On the CPU a read costs nothing and every number is as before.
+LOSS_READ_EVERY = 10
+
 
 MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig))   # the knobs that go to the model
 
@@ -203,8 +209,11 @@ def _default_precision(device_type: str):
     return Precision(device_type)
 
 
-def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision=None) -> float:
+def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision=None, sync: bool = True):
     """One optimisation step; returns the training loss (nats/token) before the update.
+
+    ``sync=False`` returns it as a 0-d tensor on the device instead of a float: reading a number off
+    a GPU waits until the GPU has finished, so :func:`train` reads its losses in batches.
 
     ``precision`` (a :class:`looplab.accel.Precision`, default: one for ``x``'s device) adds
     mixed precision on CUDA; on the CPU it changes nothing.
@@ -222,7 +231,7 @@ def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precis
         prec.unscale(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     prec.step(optimizer)
-    return float(loss.detach())
+    return float(loss.detach()) if sync else loss.detach()
 
 
 def evaluate(model, tokens, batch_size: int, block_size: int, batches: int, seed: int = 0) -> float:
@@ -348,24 +357,42 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             from .plots import LiveLoss
             plot = LiveLoss(title=f"training {n_params(model):,}-parameter model")
 
-        history, val_history = [], []
-        step, train_time, eval_time = 0, 0.0, 0.0
-        while True:
+        history, val_history, unread = [], [], []
+        step, train_time, eval_time, diverged = 0, 0.0, 0.0, False
+
+        def read_losses():
+            """Read the unread steps' losses into the history (one wait for the device, not one per step)."""
+            nonlocal train_time, diverged
+            t0 = time.perf_counter()
+            values = torch.stack([h["loss"] for h in unread]).tolist() if unread else []
+            train_time += time.perf_counter() - t0     # the wait is training time (the GPU was still at it)
+            for h, v in zip(unread, values):
+                h["loss"] = v
+                history.append(h)
+                if not math.isfinite(v) and not diverged:
+                    diverged = True
+                    warnings.warn(f"training loss became {v} at step {h['step']} (lr={h['lr']:.2e}); stopping early.")
+                if plot:
+                    plot.add(h["step"], v)
+            unread.clear()
+
+        while not diverged:
             frac = budget.progress(step, train_time)
             if frac >= 1.0:
                 break
             lr = lr_at(frac, config.lr, config.warmup_frac, config.schedule, config.min_lr_ratio)
             t0 = time.perf_counter()
             x, y = get_batch(train_tokens, config.batch_size, config.model.block_size, g)
-            loss = train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec)
+            loss = train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec, sync=False)
             train_time += time.perf_counter() - t0
             step += 1
-            if not math.isfinite(loss):
-                warnings.warn(f"training loss became {loss} at step {step} (lr={lr:.2e}); stopping early.")
-                history.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
-                break
-            history.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
+            unread.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
+            if step % LOSS_READ_EVERY == 0:
+                read_losses()
+                if bar is not None:
+                    bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", lr=f"{lr:.1e}")
             if config.eval_every and step % config.eval_every == 0:
+                read_losses()                          # the device finishes training before the eval clock starts
                 te = time.perf_counter()
                 vl = evaluate(model, val_tokens, config.batch_size, config.model.block_size, config.eval_batches, seed=0)
                 eval_time += time.perf_counter() - te
@@ -374,10 +401,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
                     plot.add_val(step, vl)
             if bar is not None:
                 bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.1e}")
-            if plot:
-                plot.add(step, loss)
+        read_losses()
         if bar is not None:
             bar.close()
 
