@@ -7,8 +7,9 @@
 #   make labs     regenerate labs/ from solutions/
 #   make wheelhouse  every wheel setup installs, in wheelhouse/, for a room without a network
 #   make test-gpu on CUDA: GPU unit tests, lessons 02 and 05 at the full scale, the GPU step benchmark
+#                 (bench/gpu_check.sh, which also runs on a bare GPU machine with carried wheels)
 # Setup is idempotent: a stamp file records it, so re-running a command installs nothing new
-# unless pyproject.toml changed. Setup, lab, unit, nbtest and test-gpu live in utils/looplab/setup.py
+# unless pyproject.toml changed. Setup, lab, unit and nbtest live in utils/looplab/setup.py
 # (the same steps without make, e.g. on Windows: python utils/looplab/setup.py lab|test).
 
 PYTHON    ?= python3
@@ -48,18 +49,16 @@ unit: $(STAMP)
 nbtest: $(STAMP)
 	$(PY) $(SETUP) nbtest --scale=smoke --cell-timeout=900
 
-# The GPU check, sized for one 8-minute command on a CUDA GPU (issue 29): the GPU-relevant unit tests
-# (device choice, MFU peak, training, model, sampler) with training forced onto CUDA; lessons 02 and 05 at
-# GPU_SCALE, headless, into build/course/gpu (fails on an error or a failed must-hold verdict); then
-# bench/bench_gpu.py, the course's step against a nanoGPT-layout step, into bench/results/gpu_*.json.
-# Without CUDA it stops first.
+# The GPU check, sized for one 8-minute command on a CUDA GPU (issue 29): bench/gpu_check.sh in the course's
+# venv. The GPU-relevant unit tests (device choice, MFU peak, training, model, sampler) with training forced
+# onto CUDA; lessons 02 and 05 at GPU_SCALE, headless, into build/course/gpu (fails on an error or a failed
+# must-hold verdict); then bench/bench_gpu.py, the course's step and loop against a nanoGPT-layout
+# reference, into bench/results/gpu_*.json; logs into build/gpu_check. Without CUDA it stops first. On a
+# machine with no network and no setup, the same script runs with carried wheels (bench/device_wheels.sh).
 GPU_SCALE ?= full
 
 test-gpu: $(STAMP)
-	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'test-gpu: torch ' + torch.__version__ + ' sees no CUDA device on this machine; make test runs the CPU suite')"
-	LOOPLAB_DEVICE=cuda $(PY) -m pytest -q tests/test_device.py tests/test_hardware.py tests/test_train.py tests/test_model.py tests/test_sample.py tests/test_sizing.py
-	$(OFFLINE) LOOPLAB_DEVICE=cuda LOOPLAB_SIGNOFF=auto $(PY) -m looplab.course --scale $(GPU_SCALE) --only 02 05 --out build/course/gpu
-	$(PY) bench/bench_gpu.py --steps 50
+	PY=$(PY) WHEELS= GPU_SCALE=$(GPU_SCALE) bash bench/gpu_check.sh
 
 # The whole suite runs with no network where this machine allows a network namespace (loopback
 # only; setup, which needs the package index, has finished before it starts).

@@ -6,8 +6,8 @@ From a fresh clone, with the Python that is to build the course's environment (3
     python utils/looplab/setup.py lab     # set up if needed, then JupyterLab at lesson 00
     python utils/looplab/setup.py test    # set up if needed, then the unit tests and every notebook (nbval)
 
-(On Windows ``py -3.11 utils\\looplab\\setup.py lab``.) The Makefile's setup, lab, unit, nbtest and
-test-gpu call this file, so ``make lab`` and the line above take the same steps; ``make test`` adds
+(On Windows ``py -3.11 utils\\looplab\\setup.py lab``.) The Makefile's setup, lab, unit and nbtest
+call this file (its test-gpu calls bench/gpu_check.sh), so ``make lab`` and the line above take the same steps; ``make test`` adds
 what needs Linux around them (a network namespace, Chromium, a PostgreSQL cluster). This file runs
 before anything is installed, so it uses the standard library only, and it first checks that this
 Python is new enough (``looplab.MIN_PYTHON``) and that torch has a wheel for this machine.
