@@ -151,6 +151,28 @@ def host_cost(cfg, device: str, steps: int, rounds: int) -> dict:
             "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3)}
 
 
+def profile_table(steps_by_name: dict, device: str, steps: int = 10, rows: int = 15) -> str:
+    """Where each step's time goes (issue 29: find it before removing it): torch.profiler over ``steps`` calls
+    of each step, the ``rows`` costliest operations by self time on the device (CUDA) or the host (CPU), with
+    the host's and the device's totals a step: host time well above device time means the GPU waits on Python
+    and launches, not on arithmetic."""
+    from torch.profiler import ProfilerActivity, profile
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    key = "self_device_time_total" if device == "cuda" else "self_cpu_time_total"
+    parts = []
+    for name, step in steps_by_name.items():
+        with profile(activities=acts) as prof:
+            for _ in range(steps):
+                step()
+            _sync(device)
+        ev = prof.key_averages()
+        host = sum(e.self_cpu_time_total for e in ev) / steps / 1e3
+        dev = sum(e.self_device_time_total for e in ev) / steps / 1e3 if device == "cuda" else float("nan")
+        parts.append(f"== {name}: {steps} steps; a step: host {host:.2f} ms of operator time, device {dev:.2f} ms of "
+                     f"kernel time\n" + ev.table(sort_by=key, row_limit=rows))
+    return "\n".join(parts)
+
+
 def round_ms(step, steps: int, device: str) -> float:
     _sync(device)
     t0 = time.perf_counter()
@@ -168,6 +190,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--scale", default="full")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="also write torch.profiler's tables of both steps, at the first batch size, into this file")
     a = ap.parse_args(argv)
     setup_bench()
     import torch
@@ -210,6 +234,14 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"batch {batch:4d}, {what}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
                   f"MFU {row['course_mfu']:.3f} (vs the measured matmul {row['course_mfu_vs_measured_matmul']:.3f})")
+    if a.profile:
+        course, reference, _, _ = make_steps(TrainConfig.from_scale(SCALES[a.scale]).replace(batch_size=a.batches[0]),
+                                             a.device)
+        for _ in range(3):
+            course(), reference()
+        a.profile.parent.mkdir(parents=True, exist_ok=True)
+        a.profile.write_text(profile_table({"course": course, "nanoGPT layout": reference}, a.device), encoding="utf-8")
+        print(f"wrote the profiles of both steps at batch {a.batches[0]} to {a.profile}")
     host = host_cost(TrainConfig.from_scale(SCALES[a.scale]), a.device, 10 * a.steps, a.rounds)
     print(f"fixed cost at tiny shapes ({host['n_layer']} layers, 1 x 8 tokens): course {host['course_ms']:.2f} ms "
           f"and {host['aten_ops_course']} ATen ops a step, nanoGPT layout {host['reference_ms']:.2f} ms and "

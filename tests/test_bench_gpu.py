@@ -38,7 +38,7 @@ def test_bench_gpu_refuses_without_cuda(repo_root):
 @pytest.mark.slow
 def test_gpu_check_rehearses_on_the_cpu(repo_root, tmp_path):
     """bench/gpu_check.sh, the one command a lent GPU machine runs (and make test-gpu), rehearsed on the CPU at
-    smoke: its three steps pass and what it sends back is in OUT, seven files (a lent machine returns at most 8)."""
+    smoke: its three steps pass and what it sends back is in OUT, eight files (a lent machine returns at most 8)."""
     import os
     env = {**os.environ, "PY": sys.executable, "WHEELS": "", "DEVICE": "cpu", "GPU_SCALE": "smoke",
            "GPU_BENCH_STEPS": "1", "OUT": str(tmp_path)}
@@ -49,7 +49,8 @@ def test_gpu_check_rehearses_on_the_cpu(repo_root, tmp_path):
     for step in ("unit", "lessons", "bench"):
         assert f"gpu_check: {step} exit 0" in summary
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.log", "bench_gpu.json", "headlines.md", "lessons.log",
-                                                          "summary.csv", "summary.txt", "unit.log"]
+                                                          "profile.txt", "summary.csv", "summary.txt", "unit.log"]
+    assert "== course:" in (tmp_path / "profile.txt").read_text()
     assert json.loads((tmp_path / "bench_gpu.json").read_text())["rows"]
 
 
