@@ -50,11 +50,7 @@ nbtest: $(STAMP)
 	$(PY) $(SETUP) nbtest --scale=smoke --cell-timeout=900
 
 # The GPU check, sized for one 8-minute command on a CUDA GPU (issue 29): bench/gpu_check.sh in the course's
-# venv. The GPU-relevant unit tests (device choice, MFU peak, training, model, sampler) with training forced
-# onto CUDA; lessons 02 and 05 at GPU_SCALE, headless, into build/course/gpu (fails on an error or a failed
-# must-hold verdict); then bench/bench_gpu.py, the course's step and loop against a nanoGPT-layout
-# reference, into bench/results/gpu_*.json; logs into build/gpu_check. Without CUDA it stops first. On a
-# machine with no network and no setup, the same script runs with carried wheels (bench/device_wheels.sh).
+# venv (its header says what it runs and where the results go). Without CUDA it stops first.
 GPU_SCALE ?= full
 
 test-gpu: $(STAMP)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -66,41 +67,36 @@ def make_steps(cfg, device: str):
     r_opt = make_optimizer(ref, cfg)
     r_prec = Precision(device)
 
-    def reference_step():
+    def reference_update(model, opt):
+        """One nanoGPT-style step of ``model`` on the next batch; returns the loss tensor (not read)."""
         x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
         x, y = to_device(x, device), to_device(y, device)
         with r_prec.autocast():
-            logits = ref(x).logits
+            logits = model(x).logits
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
-        r_opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=True)
         r_prec.backward(loss)
-        r_prec.unscale(r_opt)
-        torch.nn.utils.clip_grad_norm_(ref.parameters(), cfg.grad_clip)
-        r_prec.step(r_opt)
-        float(loss.detach())      # train_step returns the loss as a float: the same sync per step
+        r_prec.unscale(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        r_prec.step(opt)
+        return loss
+
+    def reference_step():
+        float(reference_update(ref, r_opt).detach())   # train_step returns the loss as a float: the same sync per step
 
     def reference_loop(steps: int) -> float:
         """ms a step of nanoGPT's train.py loop around the reference step: get_lr, a batch, the step,
         a loss read at its log_interval (10). A fresh model and optimizer each call, as train() builds
         (their first step allocates the gradients and the optimizer's state, in both loops)."""
         from looplab.train import lr_at
-        ref = nanogpt_model(cfg.model).to(device).train()
-        r_opt = make_optimizer(ref, cfg)
+        model = nanogpt_model(cfg.model).to(device).train()
+        opt = make_optimizer(model, cfg)
         _sync(device)
         t0 = time.perf_counter()
         for it in range(steps):
-            for grp in r_opt.param_groups:
+            for grp in opt.param_groups:
                 grp["lr"] = lr_at(it / steps, cfg.lr, cfg.warmup_frac, cfg.schedule, cfg.min_lr_ratio)
-            x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
-            x, y = to_device(x, device), to_device(y, device)
-            with r_prec.autocast():
-                logits = ref(x).logits
-                loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
-            r_prec.backward(loss)
-            r_prec.unscale(r_opt)
-            torch.nn.utils.clip_grad_norm_(ref.parameters(), cfg.grad_clip)
-            r_prec.step(r_opt)
-            r_opt.zero_grad(set_to_none=True)
+            loss = reference_update(model, opt)
             if it % 10 == 0 or it == steps - 1:
                 loss.item()
         _sync(device)
@@ -142,11 +138,8 @@ def host_cost(cfg, device: str, steps: int, rounds: int) -> dict:
     for _ in range(5):
         course(), reference()
     ops = {"course": aten_ops(course), "reference": aten_ops(reference)}
-    c_ms, r_ms = [], []
-    for _ in range(rounds):
-        c_ms.append(round_ms(course, steps, device))
-        r_ms.append(round_ms(reference, steps, device))
-    c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
+    c, r = interleaved_medians([lambda: round_ms(course, steps, device), lambda: round_ms(reference, steps, device)],
+                               rounds)
     return {"n_layer": tiny.model.n_layer, "aten_ops_course": ops["course"], "aten_ops_reference": ops["reference"],
             "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3)}
 
@@ -171,6 +164,16 @@ def profile_table(steps_by_name: dict, device: str, steps: int = 10, rows: int =
         parts.append(f"== {name}: {steps} steps; a step: host {host:.2f} ms of operator time, device {dev:.2f} ms of "
                      f"kernel time\n" + ev.table(sort_by=key, row_limit=rows))
     return "\n".join(parts)
+
+
+def interleaved_medians(timers, rounds: int) -> list:
+    """Each timer (a call returning ms) run once a round, in turn, for ``rounds`` rounds (so a slow moment
+    of the machine hits them all); the median of each (the upper one of an even count)."""
+    ms = [[] for _ in timers]
+    for _ in range(rounds):
+        for got, timer in zip(ms, timers):
+            got.append(timer())
+    return [statistics.median_high(got) for got in ms]
 
 
 def round_ms(step, steps: int, device: str) -> float:
@@ -210,7 +213,7 @@ def main(argv=None) -> int:
            if a.device == "cuda" else pk.flops)
     print(f"{name}, {dtype}; MFU peak {pk.flops / 1e12:,.1f} TFLOP/s ({pk.how}); measured "
           f"{'8192' if a.device == 'cuda' else '1024'}-cube matmul {big / 1e12:,.1f} TFLOP/s")
-    rows = []
+    rows, profiled = [], None
     for batch in a.batches:
         cfg = TrainConfig.from_scale(SCALES[a.scale]).replace(batch_size=batch)
         course, reference, course_loop, reference_loop = make_steps(cfg, a.device)
@@ -218,15 +221,12 @@ def main(argv=None) -> int:
             course()
             reference()
         course_loop(10), reference_loop(10)
-        ms = {"step": ([], []), "loop": ([], [])}
-        for _ in range(a.rounds):     # interleaved: a slow moment hits both
-            ms["step"][0].append(round_ms(course, a.steps, a.device))
-            ms["step"][1].append(round_ms(reference, a.steps, a.device))
-            ms["loop"][0].append(course_loop(a.steps))
-            ms["loop"][1].append(reference_loop(a.steps))
+        profiled = profiled or (batch, course, reference)
+        step_c, step_r, loop_c, loop_r = interleaved_medians(
+            [lambda: round_ms(course, a.steps, a.device), lambda: round_ms(reference, a.steps, a.device),
+             lambda: course_loop(a.steps), lambda: reference_loop(a.steps)], a.rounds)
         fl = flops_per_token(cfg.model) * batch * cfg.model.block_size
-        for what, (c_ms, r_ms) in ms.items():
-            c, r = sorted(c_ms)[len(c_ms) // 2], sorted(r_ms)[len(r_ms) // 2]
+        for what, c, r in (("step", step_c, step_r), ("loop", loop_c, loop_r)):
             row = {"batch": batch, "what": what, "course_ms": round(c, 3), "reference_ms": round(r, 3),
                    "ratio": round(r / c, 3), "course_tokens_per_s": round(batch * cfg.model.block_size / (c / 1e3)),
                    "course_mfu": round(fl / (c / 1e3) / pk.flops, 4),
@@ -234,14 +234,11 @@ def main(argv=None) -> int:
             rows.append(row)
             print(f"batch {batch:4d}, {what}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
                   f"MFU {row['course_mfu']:.3f} (vs the measured matmul {row['course_mfu_vs_measured_matmul']:.3f})")
-    if a.profile:
-        course, reference, _, _ = make_steps(TrainConfig.from_scale(SCALES[a.scale]).replace(batch_size=a.batches[0]),
-                                             a.device)
-        for _ in range(3):
-            course(), reference()
+    if a.profile:       # the first batch size's steps, already warm
+        batch, course, reference = profiled
         a.profile.parent.mkdir(parents=True, exist_ok=True)
         a.profile.write_text(profile_table({"course": course, "nanoGPT layout": reference}, a.device), encoding="utf-8")
-        print(f"wrote the profiles of both steps at batch {a.batches[0]} to {a.profile}")
+        print(f"wrote the profiles of both steps at batch {batch} to {a.profile}")
     host = host_cost(TrainConfig.from_scale(SCALES[a.scale]), a.device, 10 * a.steps, a.rounds)
     print(f"fixed cost at tiny shapes ({host['n_layer']} layers, 1 x 8 tokens): course {host['course_ms']:.2f} ms "
           f"and {host['aten_ops_course']} ATen ops a step, nanoGPT layout {host['reference_ms']:.2f} ms and "

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The wheels bench/device_check.sh needs on a lent GPU machine that has no network: what lessons 02 and 05,
+# The wheels bench/gpu_check.sh needs on a lent GPU machine that has no network: what lessons 02 and 05,
 # the GPU unit tests and bench/bench_gpu.py import, minus what that machine's image already holds
 # (/work/.library/device/KINDS.md, read 2026-11-17: torch, transformers, numpy, pandas, scipy, matplotlib,
 # pytest, ...). Run here, where PyPI answers, from the repository's root; carry the folder with the run.

@@ -8,9 +8,9 @@
 # 1. the GPU-relevant unit tests (device, MFU peak, training, model, sampler, sizing), training forced onto
 #    DEVICE; 2. lessons 02 and 05 at GPU_SCALE (default full), headless, into build/course/gpu (fails on an
 #    error or a failed must-hold verdict); 3. bench/bench_gpu.py, the course's step and loop against a
-#    nanoGPT-layout reference, into bench/results/gpu_<device>.json. Every step runs even if one before it
-#    failed; the exit status is the first failure's. Copies what came out into $OUT (default build/gpu_check):
-# eight files, what a lent machine sends back at most.
+#    nanoGPT-layout reference (record its bench_gpu.json as bench/results/gpu_<device>.json). Every step
+#    runs even if one before it failed; the exit status is the first failure's. What came out goes into
+#    $OUT (default build/gpu_check): eight files, what a lent machine sends back at most.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -55,14 +55,8 @@ step unit env LOOPLAB_DEVICE="$DEVICE" "$PY" -m pytest -q -p no:cacheprovider te
     tests/test_train.py tests/test_model.py tests/test_sample.py tests/test_sizing.py
 step lessons env LOOPLAB_DEVICE="$DEVICE" "$PY" -m looplab.course --scale "$SCALE" --only 02 05 --out build/course/gpu
 cp build/course/gpu/summary.csv build/course/gpu/headlines.md "$out/" 2>/dev/null
-if [ "$DEVICE" = cuda ]; then
-    step bench "$PY" bench/bench_gpu.py --steps "$STEPS" --profile "$out/profile.txt"   # into bench/results/gpu_<device>.json
-    wrote=$(sed -n 's/^wrote //p' "$out/bench.log" | tail -1)
-    [ -n "$wrote" ] && cp "$wrote" "$out/bench_gpu.json"
-else
-    step bench "$PY" bench/bench_gpu.py --device cpu --scale "$SCALE" --batches 4 --steps 3 --rounds 1 --out "$out/bench_gpu.json" \
-        --profile "$out/profile.txt"
-fi
+if [ "$DEVICE" = cuda ]; then bench=(--steps "$STEPS"); else bench=(--device cpu --scale "$SCALE" --batches 4 --steps 3 --rounds 1); fi
+step bench "$PY" bench/bench_gpu.py "${bench[@]}" --out "$out/bench_gpu.json" --profile "$out/profile.txt"
 echo "gpu_check: exit $status; in $out: summary.txt (machine, each step's exit and seconds), the steps' logs,
 the lessons' summary.csv and headlines.md, bench_gpu.json, profile.txt (where each step's time goes)" | tee -a "$out/summary.txt"
 exit "$status"

@@ -31,7 +31,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 # train() reads its losses off the device every this many steps: on a GPU a read waits for every
 # queued kernel, so reading each step's loss would stop the host from queueing the next step
 # while the GPU works (nanoGPT reads at its log_interval, 10 by default). A diverged run is caught
-# within this many steps. On the CPU a read costs nothing and every number is as before.
+# within this many steps. On the CPU a read costs nothing measurable and every number is as before.
 LOSS_READ_EVERY = 10
 
 
