@@ -14,6 +14,11 @@ Two comparisons, each interleaved: **step**, one step each, both reading the los
 batches, the losses read every ``LOSS_READ_EVERY`` steps) against the same reference written as nanoGPT's
 train.py loop (lr schedule, batch, step, ``loss.item()`` at its ``log_interval`` of 10).
 
+On CUDA with bfloat16 both comparisons also run with the course's step recorded as a CUDA graph
+(``looplab.accel.GraphedStep``, ``train(cuda_graph=True)``): rows "step, CUDA graph" and "loop, CUDA graph",
+against the same eager reference. If the graph cannot be recorded there, the error is printed and the
+eager rows still come out.
+
 Prints ms a step for each, the ratio reference / course (>= 1.0: the course's is at least as fast),
 tokens/s, and MFU against ``looplab.hardware.peak`` (the datasheet's dense 16-bit figure on a known GPU)
 next to a measured 8192-cube matmul. Writes ``bench/results/gpu_<device name>.json``. On a CPU
@@ -42,12 +47,14 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def make_steps(cfg, device: str):
-    """(course_step, reference_step): closures doing one training step each on ``device``."""
+def make_steps(cfg, device: str) -> dict:
+    """Closures doing one training step each on ``device`` (``course``, ``reference``, and on CUDA ``graphed``:
+    the course's step recorded as a CUDA graph), and ms a step of each loop (``course_loop``, ``graphed_loop``,
+    ``reference_loop``, called with a step count)."""
     import torch
     import torch.nn.functional as F
 
-    from looplab.accel import Precision, to_device
+    from looplab.accel import GraphedStep, Precision, to_device
     from looplab.data import default_splits, get_batch
     from looplab.model import build_model
     from looplab.train import make_optimizer, train_step
@@ -62,6 +69,16 @@ def make_steps(cfg, device: str):
     def course_step():
         x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
         train_step(course, c_opt, to_device(x, device), to_device(y, device), 1e-3, cfg.grad_clip, prec)
+
+    graphed_step = None
+    if GraphedStep.possible(device, prec):
+        g_model = build_model(cfg.model, seed=0).to(device).train()
+        graphed = GraphedStep(g_model, make_optimizer(g_model, cfg, capturable=True), cfg.batch_size,
+                              cfg.model.block_size, cfg.grad_clip, prec)
+
+        def graphed_step():
+            x, y = get_batch(tokens, cfg.batch_size, cfg.model.block_size, g)
+            float(graphed(x, y, 1e-3))                 # the same read a step as train_step's
 
     ref = nanogpt_model(cfg.model).to(device).train()
     r_opt = make_optimizer(ref, cfg)
@@ -102,16 +119,18 @@ def make_steps(cfg, device: str):
         _sync(device)
         return (time.perf_counter() - t0) / steps * 1e3
 
-    def course_loop(steps: int) -> float:
+    def course_loop(steps: int, cuda_graph: bool = False) -> float:
         """ms a step of looplab.train.train's loop (its own clock: the budgeted training time)."""
         from looplab.data import Splits
         from looplab.train import Budget, train
         data = Splits(tokens, tokens[:4096], tokens[:0], name="kjv")
         res = train(cfg.replace(eval_batches=1), Budget(steps=steps), data, progress=False, device=device,
-                    measure_peak=False)
+                    measure_peak=False, cuda_graph=cuda_graph)
         return res.wall_s / res.steps * 1e3
 
-    return course_step, reference_step, course_loop, reference_loop
+    return {"course": course_step, "reference": reference_step, "graphed": graphed_step,
+            "course_loop": course_loop, "reference_loop": reference_loop,
+            "graphed_loop": (lambda steps: course_loop(steps, cuda_graph=True)) if graphed_step else None}
 
 
 def aten_ops(step) -> int:
@@ -134,14 +153,34 @@ def host_cost(cfg, device: str, steps: int, rounds: int) -> dict:
     """The steps' fixed cost: ATen ops and ms a step at the scale's depth but tiny shapes (1 x 8 tokens,
     16 wide), where the arithmetic is negligible and what is left is Python, dispatch and launches."""
     tiny = cfg.replace(batch_size=1, block_size=8, n_embd=16, n_head=2)
-    course, reference, _, _ = make_steps(tiny, device)
+    st = make_steps(tiny, device)
+    course, reference = st["course"], st["reference"]
     for _ in range(5):
         course(), reference()
     ops = {"course": aten_ops(course), "reference": aten_ops(reference)}
     c, r = interleaved_medians([lambda: round_ms(course, steps, device), lambda: round_ms(reference, steps, device)],
                                rounds)
-    return {"n_layer": tiny.model.n_layer, "aten_ops_course": ops["course"], "aten_ops_reference": ops["reference"],
-            "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3)}
+    out = {"n_layer": tiny.model.n_layer, "aten_ops_course": ops["course"], "aten_ops_reference": ops["reference"],
+           "course_ms": round(c, 3), "reference_ms": round(r, 3), "ratio": round(r / c, 3)}
+    graphed = guarded(st["graphed"])
+    if graphed:
+        gm, = interleaved_medians([lambda: round_ms(graphed, steps, device)], rounds)
+        out.update(graphed_ms=round(gm, 3), graphed_ratio=round(r / gm, 3))
+    return out
+
+
+def guarded(fn, warm=lambda f: [f() for _ in range(5)]):
+    """``fn`` once ``warm(fn)`` has run (by default five calls: on CUDA the graphed step's warm-up and its
+    capture), or None if there is none or it failed (the error printed, so the other measurements still
+    come out: a graph that cannot be recorded on this GPU is a finding, not a reason to stop)."""
+    if fn is None:
+        return None
+    try:
+        warm(fn)
+        return fn
+    except Exception as e:  # noqa: BLE001
+        print(f"the CUDA-graph variant failed: {type(e).__name__}: {e}")
+        return None
 
 
 def profile_table(steps_by_name: dict, device: str, steps: int = 10, rows: int = 15) -> str:
@@ -216,33 +255,45 @@ def main(argv=None) -> int:
     rows, profiled = [], None
     for batch in a.batches:
         cfg = TrainConfig.from_scale(SCALES[a.scale]).replace(batch_size=batch)
-        course, reference, course_loop, reference_loop = make_steps(cfg, a.device)
+        st = make_steps(cfg, a.device)
+        course, reference, course_loop, reference_loop = st["course"], st["reference"], st["course_loop"], st["reference_loop"]
         for _ in range(5):
             course()
             reference()
         course_loop(10), reference_loop(10)
-        profiled = profiled or (batch, course, reference)
-        step_c, step_r, loop_c, loop_r = interleaved_medians(
-            [lambda: round_ms(course, a.steps, a.device), lambda: round_ms(reference, a.steps, a.device),
-             lambda: course_loop(a.steps), lambda: reference_loop(a.steps)], a.rounds)
+        graphed = guarded(st["graphed"])
+        graphed_loop = guarded(st["graphed_loop"], lambda f: f(10)) if graphed else None
+        graphed = graphed if graphed_loop else None
+        named = {"course": course, "nanoGPT layout": reference} | ({"course, CUDA graph": graphed} if graphed else {})
+        profiled = profiled or (batch, named)
+        timers = [lambda: round_ms(course, a.steps, a.device), lambda: round_ms(reference, a.steps, a.device),
+                  lambda: course_loop(a.steps), lambda: reference_loop(a.steps)]
+        if graphed:
+            timers += [lambda: round_ms(graphed, a.steps, a.device), lambda: graphed_loop(a.steps)]
+        ms = interleaved_medians(timers, a.rounds)
         fl = flops_per_token(cfg.model) * batch * cfg.model.block_size
-        for what, c, r in (("step", step_c, step_r), ("loop", loop_c, loop_r)):
+        pairs = [("step", ms[0], ms[1]), ("loop", ms[2], ms[3])]
+        if graphed:
+            pairs += [("step, CUDA graph", ms[4], ms[1]), ("loop, CUDA graph", ms[5], ms[3])]
+        for what, c, r in pairs:
             row = {"batch": batch, "what": what, "course_ms": round(c, 3), "reference_ms": round(r, 3),
                    "ratio": round(r / c, 3), "course_tokens_per_s": round(batch * cfg.model.block_size / (c / 1e3)),
                    "course_mfu": round(fl / (c / 1e3) / pk.flops, 4),
                    "course_mfu_vs_measured_matmul": round(fl / (c / 1e3) / big, 4)}
             rows.append(row)
-            print(f"batch {batch:4d}, {what}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
+            print(f"batch {batch:4d}, {what:16s}: course {c:7.2f} ms, nanoGPT layout {r:7.2f} ms, ratio {r / c:.2f}x; "
                   f"MFU {row['course_mfu']:.3f} (vs the measured matmul {row['course_mfu_vs_measured_matmul']:.3f})")
     if a.profile:       # the first batch size's steps, already warm
-        batch, course, reference = profiled
+        batch, named = profiled
         a.profile.parent.mkdir(parents=True, exist_ok=True)
-        a.profile.write_text(profile_table({"course": course, "nanoGPT layout": reference}, a.device), encoding="utf-8")
+        a.profile.write_text(profile_table(named, a.device), encoding="utf-8")
         print(f"wrote the profiles of both steps at batch {batch} to {a.profile}")
     host = host_cost(TrainConfig.from_scale(SCALES[a.scale]), a.device, 10 * a.steps, a.rounds)
     print(f"fixed cost at tiny shapes ({host['n_layer']} layers, 1 x 8 tokens): course {host['course_ms']:.2f} ms "
           f"and {host['aten_ops_course']} ATen ops a step, nanoGPT layout {host['reference_ms']:.2f} ms and "
-          f"{host['aten_ops_reference']} ops, ratio {host['ratio']:.2f}x")
+          f"{host['aten_ops_reference']} ops, ratio {host['ratio']:.2f}x"
+          + (f"; course as a CUDA graph {host['graphed_ms']:.2f} ms, ratio {host['graphed_ratio']:.2f}x"
+             if "graphed_ms" in host else ""))
     out = {"device": name, "dtype": dtype, "torch": torch.__version__, "scale": a.scale,
            "peak_tflops": pk.flops / 1e12, "peak_how": pk.how, "measured_matmul_tflops": big / 1e12,
            "steps": a.steps, "rounds": a.rounds, "rows": rows, "fixed_cost": host, "date": time.strftime("%Y-%m-%d")}

@@ -1,4 +1,5 @@
-"""Speed on a CUDA GPU without touching the CPU path: mixed precision, TF32, non-blocking copies.
+"""Speed on a CUDA GPU without touching the CPU path: mixed precision, TF32, non-blocking copies, and
+the training step recorded once as a CUDA graph (:class:`GraphedStep`, opt-in).
 
 On CUDA, :class:`Precision` runs the forward pass and loss under ``torch.autocast``: bfloat16
 where the GPU supports it (Ampere and newer: A100, H100, L4), else float16 with a gradient scaler
@@ -37,12 +38,13 @@ class Precision:
         """The dtype the matmuls run in: ``"float32"``, ``"bfloat16"`` or ``"float16"``."""
         return "float32" if self.dtype is None else str(self.dtype).replace("torch.", "")
 
-    def autocast(self):
-        """The context the forward pass and loss run in (a no-op off CUDA)."""
+    def autocast(self, cache: bool = True):
+        """The context the forward pass and loss run in (a no-op off CUDA). ``cache=False`` recasts the
+        weights at every use instead of caching their 16-bit copies, as a CUDA graph capture needs."""
         if self.dtype is None:
             return contextlib.nullcontext()
         import torch
-        return torch.autocast(self.device, dtype=self.dtype)
+        return torch.autocast(self.device, dtype=self.dtype, cache_enabled=cache)
 
     def backward(self, loss) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -59,6 +61,86 @@ class Precision:
         else:
             self.scaler.step(optimizer)
             self.scaler.update()
+
+
+class GraphedStep:
+    """:func:`looplab.train.train_step` recorded once as a CUDA graph, then replayed: one launch a step.
+
+    A small model's step on a GPU is bound by launches, not arithmetic: some hundreds of kernels of a
+    few microseconds each, every one queued by Python. A CUDA graph records those kernels once and
+    replays them all with one call. Replaying needs the same memory every step, so the batch is copied
+    into fixed input buffers, the learning rate lives in a device tensor that AdamW's fused kernel reads
+    (``make_optimizer(..., capturable=True)``), and autocast recasts the weights instead of caching them.
+    No gradient scaler: its overflow check reads a number off the GPU, so a float16 GPU (a T4) trains
+    eagerly (:attr:`possible`). Dropout is safe: PyTorch's CUDA generator is graph-aware.
+
+    ``step(x, y, lr)`` returns the loss as a 0-d device tensor, as ``train_step(..., sync=False)`` does.
+    The first ``warmup`` calls run eagerly on a side stream, as PyTorch requires before a capture (they
+    also create the optimizer's state); the next call records the graph and replays it; later calls
+    replay. Off CUDA every call runs the same operations eagerly (no gain; it is how the CPU tests check
+    that the graphed step computes what ``train_step`` computes).
+    """
+
+    def __init__(self, model, optimizer, batch_size: int, block_size: int, grad_clip: float, precision,
+                 warmup: int = 3):
+        import torch
+        if precision.scaler is not None:
+            raise ValueError(f"a CUDA graph cannot hold a gradient scaler ({precision!r}): train eagerly on this GPU.")
+        if not all(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups):
+            raise ValueError("the optimizer's lr must be a device tensor: build it with make_optimizer(..., capturable=True).")
+        dev = next(model.parameters()).device
+        self.model, self.opt, self.grad_clip, self.prec, self.warmup = model, optimizer, grad_clip, precision, warmup
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.x = torch.zeros(batch_size, block_size, dtype=torch.long, device=dev)
+        self.y = torch.zeros_like(self.x)
+        self.capture = dev.type == "cuda"
+        self.stream = torch.cuda.Stream(dev) if self.capture else None  # warm-up and capture on one stream, so
+        self.calls, self.graph, self.loss = 0, None, None                # per-stream library handles exist first
+
+    @staticmethod
+    def possible(device, precision) -> bool:
+        """True where a graph can be recorded: CUDA without a gradient scaler (whether it pays: bench_gpu.py)."""
+        import torch
+        return torch.device(device).type == "cuda" and precision.scaler is None
+
+    def _work(self):
+        """The step's arithmetic on the fixed buffers (what is recorded): loss, backward, clip, AdamW."""
+        import torch
+
+        from .train import lm_loss
+        with self.prec.autocast(cache=not self.capture):
+            loss = lm_loss(self.model, self.x, self.y)
+        loss.backward()
+        if self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        self.opt.step()
+        return loss.detach()
+
+    def __call__(self, x, y, lr: float):
+        import torch
+        pinned = self.capture and x.device.type == "cpu"
+        self.x.copy_(x.pin_memory() if pinned else x, non_blocking=pinned)
+        self.y.copy_(y.pin_memory() if pinned else y, non_blocking=pinned)
+        for g in self.opt.param_groups:
+            g["lr"].fill_(lr)
+        self.calls += 1
+        if not self.capture:
+            self.opt.zero_grad(set_to_none=True)
+            return self._work()
+        if self.calls <= self.warmup:          # eager, on a side stream (PyTorch's recipe before a capture)
+            self.stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.stream):
+                self.opt.zero_grad(set_to_none=True)
+                loss = self._work()
+            torch.cuda.current_stream().wait_stream(self.stream)
+            return loss
+        if self.graph is None:                 # record once: the gradients it creates are then reused
+            self.opt.zero_grad(set_to_none=True)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph, stream=self.stream):
+                self.loss = self._work()
+        self.graph.replay()
+        return self.loss.clone()               # the next replay overwrites self.loss
 
 
 def to_device(t, device):

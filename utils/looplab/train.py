@@ -167,8 +167,12 @@ def bpb_from_loss(loss_nats: float) -> float:
     return float(loss_nats) / math.log(2)
 
 
-def make_optimizer(model, config: TrainConfig):
-    """AdamW with weight decay on 2-D weights only (nanoGPT's split); fused kernel where available."""
+def make_optimizer(model, config: TrainConfig, capturable: bool = False):
+    """AdamW with weight decay on 2-D weights only (nanoGPT's split); fused kernel where available.
+
+    ``capturable=True``: the fused kernel with its learning rate in a tensor on the model's device (set it
+    with ``group["lr"].fill_(lr)``), so a CUDA graph can record the step (:class:`looplab.accel.GraphedStep`).
+    """
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -181,6 +185,10 @@ def make_optimizer(model, config: TrainConfig):
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     kw = dict(lr=config.lr, betas=(config.beta1, config.beta2), eps=1e-8)
+    if capturable:
+        dev = next(model.parameters()).device
+        return torch.optim.AdamW(groups, fused=True, capturable=True,
+                                 **dict(kw, lr=torch.tensor(config.lr, dtype=torch.float32, device=dev)))
     try:
         return torch.optim.AdamW(groups, fused=True, **kw)
     except (RuntimeError, TypeError, ValueError):  # fused unsupported on this device / build
@@ -297,7 +305,8 @@ class TrainResult:
 
 def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, val_tokens=None,
           corpus: str = "kjv", corpus_max_bytes: int = 0, model=None, progress: bool = True,
-          live_plot: bool = False, device: str | None = None, measure_peak: bool = True) -> TrainResult:
+          live_plot: bool = False, device: str | None = None, measure_peak: bool = True,
+          cuda_graph: bool = False) -> TrainResult:
     """Train a fresh model (or continue ``model``) of ``config`` within ``budget``.
 
     Data, first match wins: a :class:`looplab.data.Splits` as ``data``; ``train_tokens`` and
@@ -307,10 +316,14 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
     ``device`` default: :func:`looplab.config.default_device` (the device setup() decided) (cuda -> mps -> cpu). On CUDA the
     run uses mixed precision (:class:`looplab.accel.Precision`) and MFU is against the GPU's dense
     peak in that precision (:func:`looplab.hardware.peak`: its datasheet, or a large measured matmul).
+    ``cuda_graph=True`` records the step as a CUDA graph and replays it (:class:`looplab.accel.GraphedStep`):
+    one launch a step instead of hundreds, where a small model's step waits on launches. Off by default
+    until bench/bench_gpu.py has measured it on a GPU; where it cannot be recorded (the CPU, a float16
+    GPU) the run says so and trains eagerly.
     """
     import torch
 
-    from .accel import Precision, to_device
+    from .accel import GraphedStep, Precision, to_device
     from .config import default_device
     from .data import Splits, default_splits, get_batch
     from .hardware import peak
@@ -342,7 +355,17 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             model = build_model(mcfg, seed=config.seed)
         model.to(dev)
         model.train()
-        opt = make_optimizer(model, config)
+        if cuda_graph and not GraphedStep.possible(dev, prec):
+            warnings.warn(f"cuda_graph=True needs a CUDA GPU that trains in bfloat16 (this run: {prec!r}); "
+                          "training eagerly, one launch per operation.")
+            cuda_graph = False
+        opt = make_optimizer(model, config, capturable=cuda_graph)
+        if cuda_graph:
+            step_fn = GraphedStep(model, opt, config.batch_size, config.model.block_size, config.grad_clip, prec)
+        else:
+            def step_fn(x, y, lr):
+                return train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec,
+                                  sync=False)
         g = torch.Generator().manual_seed(config.seed + 1)  # the batch stream
         fpt = flops_per_token(mcfg)
         tok_per_step = config.batch_size * config.model.block_size
@@ -383,7 +406,7 @@ def train(config: TrainConfig, budget: Budget, data=None, *, train_tokens=None, 
             lr = lr_at(frac, config.lr, config.warmup_frac, config.schedule, config.min_lr_ratio)
             t0 = time.perf_counter()
             x, y = get_batch(train_tokens, config.batch_size, config.model.block_size, g)
-            loss = train_step(model, opt, to_device(x, dev), to_device(y, dev), lr, config.grad_clip, prec, sync=False)
+            loss = step_fn(x, y, lr)
             train_time += time.perf_counter() - t0
             step += 1
             unread.append({"step": step, "tokens": step * tok_per_step, "loss": loss, "lr": lr, "t": train_time})
