@@ -5,10 +5,11 @@
 #   bash bench/gpu_check.sh                       # on CUDA: the check; the summary and logs into $OUT
 #   DEVICE=cpu GPU_SCALE=smoke bash bench/gpu_check.sh   # a rehearsal of the same steps on a CPU
 #
-# 1. the GPU-relevant unit tests (device, MFU peak, training, model, sampler, sizing), training forced onto
-#    DEVICE; 2. lessons 02 and 05 at GPU_SCALE (default full), headless, into build/course/gpu (fails on an
-#    error or a failed must-hold verdict); 3. bench/bench_gpu.py, the course's step and loop against a
-#    nanoGPT-layout reference (record its bench_gpu.json as bench/results/gpu_<device>.json). Every step
+# 1. bench/bench_gpu.py, the course's step and loop (eager, and on CUDA as a CUDA graph) against a
+#    nanoGPT-layout reference (record its bench_gpu.json as bench/results/gpu_<device>.json); 2. the
+#    GPU-relevant unit tests (device, MFU peak, training, the CUDA graph, model, sampler, sizing), training
+#    forced onto DEVICE; 3. lessons 02 and 05 at GPU_SCALE (default full), headless, into build/course/gpu
+#    (fails on an error or a failed must-hold verdict). Every step
 #    runs even if one before it failed; the exit status is the first failure's. What came out goes into
 #    $OUT (default build/gpu_check): eight files, what a lent machine sends back at most.
 set -uo pipefail
@@ -51,12 +52,14 @@ step() {   # step NAME COMMAND...: run it, log it into $out/NAME.log, keep the f
     [ "$status" -ne 0 ] || status=$rc
 }
 
+# the benchmark first, the lessons (the longest step) last: a lent machine's command may be cut off at its
+# time limit, and what is already in $OUT still comes back
+if [ "$DEVICE" = cuda ]; then bench=(--steps "$STEPS"); else bench=(--device cpu --scale "$SCALE" --batches 4 --steps 3 --rounds 1); fi
+step bench "$PY" bench/bench_gpu.py "${bench[@]}" --out "$out/bench_gpu.json" --profile "$out/profile.txt"
 step unit env LOOPLAB_DEVICE="$DEVICE" "$PY" -m pytest -q -p no:cacheprovider tests/test_device.py tests/test_hardware.py \
     tests/test_train.py tests/test_model.py tests/test_sample.py tests/test_sizing.py
 step lessons env LOOPLAB_DEVICE="$DEVICE" "$PY" -m looplab.course --scale "$SCALE" --only 02 05 --out build/course/gpu
 cp build/course/gpu/summary.csv build/course/gpu/headlines.md "$out/" 2>/dev/null
-if [ "$DEVICE" = cuda ]; then bench=(--steps "$STEPS"); else bench=(--device cpu --scale "$SCALE" --batches 4 --steps 3 --rounds 1); fi
-step bench "$PY" bench/bench_gpu.py "${bench[@]}" --out "$out/bench_gpu.json" --profile "$out/profile.txt"
 echo "gpu_check: exit $status; in $out: summary.txt (machine, each step's exit and seconds), the steps' logs,
 the lessons' summary.csv and headlines.md, bench_gpu.json, profile.txt (where each step's time goes)" | tee -a "$out/summary.txt"
 exit "$status"
