@@ -11,6 +11,7 @@ helper here does nothing: the same operations run in the same order, bit for bit
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 
 class Precision:
@@ -129,7 +130,9 @@ class GraphedStep:
             return self._work()
         if self.calls <= self.warmup:          # eager, on a side stream (PyTorch's recipe before a capture)
             self.stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(self.stream):
+            with torch.cuda.stream(self.stream), warnings.catch_warnings():
+                # AdamW warns that a capturable optimizer is stepping uncaptured: here it is, on purpose
+                warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
                 self.opt.zero_grad(set_to_none=True)
                 loss = self._work()
             torch.cuda.current_stream().wait_stream(self.stream)
