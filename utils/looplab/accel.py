@@ -11,6 +11,7 @@ helper here does nothing: the same operations run in the same order, bit for bit
 from __future__ import annotations
 
 import contextlib
+import copy
 import warnings
 
 
@@ -21,6 +22,7 @@ class Precision:
         import torch
         self.device = torch.device(device).type
         self.dtype, self.scaler = None, None
+        self.cache_weights = True     # autocast keeps 16-bit copies of the weights within a step (not in a CUDA graph)
         if self.device == "cuda" and torch.cuda.is_available():  # (else torch refuses the model move)
             torch.backends.cuda.matmul.allow_tf32 = True   # fp32 matmuls outside autocast: TF32
             torch.backends.cudnn.allow_tf32 = True
@@ -39,13 +41,13 @@ class Precision:
         """The dtype the matmuls run in: ``"float32"``, ``"bfloat16"`` or ``"float16"``."""
         return "float32" if self.dtype is None else str(self.dtype).replace("torch.", "")
 
-    def autocast(self, cache: bool = True):
-        """The context the forward pass and loss run in (a no-op off CUDA). ``cache=False`` recasts the
-        weights at every use instead of caching their 16-bit copies, as a CUDA graph capture needs."""
+    def autocast(self):
+        """The context the forward pass and loss run in (a no-op off CUDA). With ``cache_weights`` False it
+        recasts the weights at every use instead of caching their 16-bit copies, as a CUDA graph needs."""
         if self.dtype is None:
             return contextlib.nullcontext()
         import torch
-        return torch.autocast(self.device, dtype=self.dtype, cache_enabled=cache)
+        return torch.autocast(self.device, dtype=self.dtype, cache_enabled=self.cache_weights)
 
     def backward(self, loss) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
@@ -90,11 +92,12 @@ class GraphedStep:
         if not all(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups):
             raise ValueError("the optimizer's lr must be a device tensor: build it with make_optimizer(..., capturable=True).")
         dev = next(model.parameters()).device
-        self.model, self.opt, self.grad_clip, self.prec, self.warmup = model, optimizer, grad_clip, precision, warmup
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.capture = dev.type == "cuda"
+        self.prec = copy.copy(precision)
+        self.prec.cache_weights = not self.capture
+        self.model, self.opt, self.grad_clip, self.warmup = model, optimizer, grad_clip, warmup
         self.x = torch.zeros(batch_size, block_size, dtype=torch.long, device=dev)
         self.y = torch.zeros_like(self.x)
-        self.capture = dev.type == "cuda"
         self.stream = torch.cuda.Stream(dev) if self.capture else None  # warm-up and capture on one stream, so
         self.calls, self.graph, self.loss = 0, None, None                # per-stream library handles exist first
 
@@ -105,40 +108,28 @@ class GraphedStep:
         return torch.device(device).type == "cuda" and precision.scaler is None
 
     def _work(self):
-        """The step's arithmetic on the fixed buffers (what is recorded): loss, backward, clip, AdamW."""
-        import torch
-
-        from .train import lm_loss
-        with self.prec.autocast(cache=not self.capture):
-            loss = lm_loss(self.model, self.x, self.y)
-        loss.backward()
-        if self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-        self.opt.step()
-        return loss.detach()
+        """train_step on the fixed buffers, leaving the learning rate where __call__ put it (what is recorded)."""
+        from .train import train_step
+        return train_step(self.model, self.opt, self.x, self.y, None, self.grad_clip, self.prec, sync=False)
 
     def __call__(self, x, y, lr: float):
         import torch
-        pinned = self.capture and x.device.type == "cpu"
-        self.x.copy_(x.pin_memory() if pinned else x, non_blocking=pinned)
-        self.y.copy_(y.pin_memory() if pinned else y, non_blocking=pinned)
+        self.x.copy_(to_device(x, self.x.device))
+        self.y.copy_(to_device(y, self.y.device))
         for g in self.opt.param_groups:
             g["lr"].fill_(lr)
         self.calls += 1
         if not self.capture:
-            self.opt.zero_grad(set_to_none=True)
             return self._work()
         if self.calls <= self.warmup:          # eager, on a side stream (PyTorch's recipe before a capture)
             self.stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(self.stream), warnings.catch_warnings():
                 # AdamW warns that a capturable optimizer is stepping uncaptured: here it is, on purpose
                 warnings.filterwarnings("ignore", message="This instance was constructed with capturable=True")
-                self.opt.zero_grad(set_to_none=True)
                 loss = self._work()
             torch.cuda.current_stream().wait_stream(self.stream)
             return loss
-        if self.graph is None:                 # record once: the gradients it creates are then reused
-            self.opt.zero_grad(set_to_none=True)
+        if self.graph is None:   # record once (train_step's zero_grad frees the gradients, so the graph makes its own, reused)
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph, stream=self.stream):
                 self.loss = self._work()

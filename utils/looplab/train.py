@@ -217,8 +217,11 @@ def _default_precision(device_type: str):
     return Precision(device_type)
 
 
-def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precision=None, sync: bool = True):
+def train_step(model, optimizer, x, y, lr: float | None, grad_clip: float = 1.0, precision=None, sync: bool = True):
     """One optimisation step; returns the training loss (nats/token) before the update.
+
+    ``lr=None`` leaves the optimizer's learning rate as it is (a CUDA graph replays this step with its
+    learning rate in a device tensor, set outside the graph: :class:`looplab.accel.GraphedStep`).
 
     ``sync=False`` returns it as a 0-d tensor on the device instead of a float: reading a number off
     a GPU waits until the GPU has finished, so :func:`train` reads its losses in batches.
@@ -229,8 +232,9 @@ def train_step(model, optimizer, x, y, lr: float, grad_clip: float = 1.0, precis
     import torch
 
     prec = precision if precision is not None else _default_precision(x.device.type)
-    for g in optimizer.param_groups:
-        g["lr"] = lr
+    if lr is not None:
+        for g in optimizer.param_groups:
+            g["lr"] = lr
     with prec.autocast():
         loss = lm_loss(model, x, y)
     optimizer.zero_grad(set_to_none=True)
